@@ -1,0 +1,152 @@
+"""Configuration files of a project: ``mlx.toml`` and ``stacks/<name>.toml``.
+
+Files are read with ``tomllib`` into pydantic models that forbid unknown keys. Every problem
+becomes a :class:`~store.errors.ConfigError` naming the file, the dotted key and the line, so a
+user can jump straight to it. Files mlx owns are written with ``tomli_w``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from store.errors import ConfigError
+from store.paths import DEFAULT_RUNS_REF
+
+__all__ = [
+    "ArtifactStoreConfig",
+    "OrchestratorConfig",
+    "ProjectConfig",
+    "StackConfig",
+    "load_toml_model",
+    "locate_key",
+]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectSection(_Config):
+    """The ``[project]`` table of ``mlx.toml``."""
+
+    name: str = Field(description="Project name, shown in the TUI and in pull requests.")
+    default_stack: str = Field(default="local", description="Stack used when none is chosen.")
+    pipelines: list[str] = Field(
+        default_factory=lambda: ["pipelines"],
+        description="Modules or packages holding @pipeline functions (every module under a package).",
+    )
+    runs_ref: str = Field(default=DEFAULT_RUNS_REF, description="Git ref holding run records.")
+    promotion: Literal["pull-request", "direct"] = Field(
+        default="pull-request",
+        description="How `mlx model promote` lands a stage change: a branch to review, or a commit.",
+    )
+
+
+class ProjectConfig(_Config):
+    """``mlx.toml``: marks the project root."""
+
+    project: ProjectSection
+
+
+class OrchestratorConfig(_Config):
+    """The ``[orchestrator]`` table of a stack."""
+
+    flavor: Literal["local", "local_parallel", "dask"] = Field(
+        default="local", description="local: in-process; local_parallel: process pool; dask."
+    )
+    max_workers: int | None = Field(default=None, ge=1, description="Parallel workers.")
+    address: str | None = Field(default=None, description="dask scheduler address.")
+
+
+class ArtifactStoreConfig(_Config):
+    """The ``[artifact_store]`` table of a stack."""
+
+    remote: str = Field(default="", description="DVC remote name; empty: DVC's default remote.")
+
+
+class StackConfig(_Config):
+    """``stacks/<name>.toml``: where and how pipelines run."""
+
+    description: str = ""
+    orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
+    artifact_store: ArtifactStoreConfig = Field(default_factory=ArtifactStoreConfig)
+
+
+M = TypeVar("M", bound=BaseModel)
+_LINE_RE = re.compile(r"at line (\d+)")
+
+
+def load_toml_model(path: Path, model: type[M]) -> M:
+    """Read ``path`` as TOML and validate it into ``model``.
+
+    Raises:
+        ConfigError: unreadable file, TOML syntax error, or a validation error (with key and line).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _LINE_RE.search(str(exc))
+        raise ConfigError(
+            str(path), f"invalid TOML: {exc}", line=int(match.group(1)) if match else None
+        ) from exc
+    return validate_toml_data(path, text, data, model)
+
+
+def validate_toml_data(path: Path, text: str, data: dict[str, Any], model: type[M]) -> M:
+    """Validate already-parsed TOML ``data``; errors point at the key's line in ``text``."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first["loc"]]
+        dotted = ".".join(loc)
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}" + _known_keys(model, loc[:-1])
+        elif first["type"] == "missing":
+            message = f"missing required key {loc[-1]!r}"
+        more = len(exc.errors()) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise ConfigError(str(path), message, key=dotted, line=locate_key(text, loc)) from exc
+
+
+def _known_keys(model: type[BaseModel], loc: list[str]) -> str:
+    current: Any = model
+    for part in loc:
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None or not isinstance(field.annotation, type):
+            return ""
+        current = field.annotation
+    if hasattr(current, "model_fields"):
+        return "; known keys: " + ", ".join(current.model_fields)
+    return ""
+
+
+def locate_key(text: str, loc: list[str]) -> int | None:
+    """Best-effort line number (1-based) of dotted key ``loc`` in TOML ``text``."""
+    table: list[str] = []
+    best: int | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("["):
+            table = [p.strip().strip("\"'") for p in line.strip("[]").split(".")]
+            if table == loc[: len(table)] and best is None and len(table) == len(loc):
+                best = number
+            continue
+        key = line.split("=", 1)[0].strip().strip("\"'")
+        if "=" in line and table + [key] == loc[: len(table) + 1]:
+            return number
+    if best is None and loc[:-1]:
+        return locate_key(text, loc[:-1])
+    return best

@@ -1,0 +1,137 @@
+"""The one exception hierarchy of mlx.
+
+Every error mlx raises on purpose derives from :class:`MlxError`; the CLI and the TUI render
+them at one boundary each (exit code 2 for usage/config errors, 1 for a failed run). Errors
+inherit a builtin where the meaning matches so callers can catch them naturally::
+
+    MlxError
+    ├── ConfigError                 malformed mlx.toml / stacks/*.toml / models/*.toml (file:line)
+    ├── ProjectNotFoundError        no mlx.toml above the working directory
+    ├── NotFoundError (LookupError) unknown pipeline, stack, artifact, version, run, model
+    ├── ValidationError (ValueError) bad parameter value or type, bad step/pipeline definition
+    ├── GitError                    a git command failed
+    │   └── RefConflictError        a compare-and-swap on a ref kept losing / union conflict
+    ├── ArtifactError               DVC cache / remote problems
+    │   └── ArtifactMissingError    bytes not in the cache nor the remote
+    ├── MaterializerError           a materializer failed to save or load a value
+    ├── PromotionError              a model promotion was refused
+    └── RunFailedError              a pipeline run failed (carries the run id)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ArtifactError",
+    "ArtifactMissingError",
+    "ConfigError",
+    "GitError",
+    "MaterializerError",
+    "MlxError",
+    "NotFoundError",
+    "ProjectNotFoundError",
+    "PromotionError",
+    "RefConflictError",
+    "RunFailedError",
+    "ValidationError",
+    "did_you_mean",
+]
+
+
+class MlxError(Exception):
+    """Base of every error mlx raises deliberately."""
+
+    exit_code: int = 2
+
+
+class ConfigError(MlxError):
+    """A configuration file is malformed.
+
+    Attributes:
+        path: the file.
+        key: dotted key inside the file, if known.
+        line: 1-based line number, if known.
+    """
+
+    def __init__(
+        self, path: str, message: str, *, key: str | None = None, line: int | None = None
+    ) -> None:
+        self.path = path
+        self.key = key
+        self.line = line
+        self.message = message
+        where = f"{path}:{line}" if line else path
+        what = f" [{key}]" if key else ""
+        super().__init__(f"{where}{what}: {message}")
+
+
+class ProjectNotFoundError(MlxError):
+    """No ``mlx.toml`` was found in the directory or any parent."""
+
+
+class NotFoundError(LookupError, MlxError):
+    """A named thing (pipeline, stack, run, artifact, model, version) does not exist."""
+
+    def __init__(self, kind: str, name: str, candidates: Iterable[str] = (), hint: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        message = f"unknown {kind} {name!r}"
+        message += did_you_mean(name, candidates)
+        if hint:
+            message += f" {hint}"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # LookupError would quote the message otherwise
+        return str(self.args[0])
+
+
+class ValidationError(ValueError, MlxError):
+    """A value or a definition is invalid (wrong parameter type, untyped step argument, ...)."""
+
+
+class GitError(MlxError):
+    """A git command failed."""
+
+
+class RefConflictError(GitError):
+    """A ref could not be updated (it kept moving, or two histories disagree on a path)."""
+
+
+class ArtifactError(MlxError):
+    """The artifact store (DVC cache or remote) failed."""
+
+
+class ArtifactMissingError(ArtifactError):
+    """An artifact's bytes are neither in the local DVC cache nor in the remote."""
+
+
+class MaterializerError(MlxError):
+    """A materializer could not save or load a value."""
+
+
+class PromotionError(MlxError):
+    """A model promotion was refused."""
+
+
+class RunFailedError(MlxError):
+    """A pipeline run failed."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, run_id: str | None = None) -> None:
+        self.run_id = run_id
+        super().__init__(message)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` (or a list of known names) for an unknown ``name``."""
+    names = sorted(set(candidates))
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if names:
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        return f" (known: {shown})"
+    return ""

@@ -1,0 +1,316 @@
+"""The git backend: plumbing only, never the working tree, the index or HEAD.
+
+Objects are written in-process as loose objects (zlib + sha1, atomic rename), read through one
+long-lived ``git cat-file --batch`` process, and refs move only by compare-and-swap
+(``git update-ref REF NEW OLD``). Everything else is a short ``git`` subprocess. This keeps
+GitPython's import (~0.1 s) off every hot path and avoids ``IndexFile.from_tree``, which moves
+the user's ``.git/index`` aside (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.errors import GitError, RefConflictError
+
+__all__ = ["MODE_DIR", "MODE_FILE", "ZERO", "Git", "TreeEntry"]
+
+ZERO = "0" * 40
+MODE_FILE = "100644"
+MODE_DIR = "40000"
+IDENT_NAME = "mlx"
+IDENT_EMAIL = "mlx@localhost"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    mode: str
+    name: str
+    sha: str
+
+    @property
+    def is_dir(self) -> bool:
+        return self.mode == MODE_DIR
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env["LC_ALL"] = "C"
+    return env
+
+
+class Git:
+    """Plumbing access to one repository.
+
+    Args:
+        root: any directory inside the work tree (or the git dir of a bare repository).
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.cwd = Path(root)
+        out = self.run("rev-parse", "--git-common-dir", "--git-path", "objects")
+        common, objects = out.splitlines()[:2]
+        self.common_dir = (self.cwd / common).resolve()
+        self.objects_dir = (self.cwd / objects).resolve()
+        self._batch: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    # -- subprocess ------------------------------------------------------------------------
+    def run(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
+        """Run ``git ARGS`` in the repository and return stdout (text)."""
+        proc = subprocess.run(
+            ["git", *args], cwd=self.cwd, input=input, capture_output=True, env=_env()
+        )
+        if check and proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip()
+            raise GitError(f"git {' '.join(args[:3])} failed: {err}")
+        return proc.stdout.decode(errors="replace")
+
+    def run_ok(self, *args: str) -> bool:
+        """Run ``git ARGS`` and report whether it exited 0."""
+        proc = subprocess.run(["git", *args], cwd=self.cwd, capture_output=True, env=_env())
+        return proc.returncode == 0
+
+    def rev_parse(self, rev: str) -> str | None:
+        """The object id ``rev`` names, or ``None`` when it does not exist."""
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", rev + "^{object}"],
+            cwd=self.cwd,
+            capture_output=True,
+            env=_env(),
+        )
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    # -- objects ---------------------------------------------------------------------------
+    def write_object(self, kind: str, data: bytes) -> str:
+        """Write a loose object (atomically) and return its id; a no-op when it exists."""
+        header = f"{kind} {len(data)}\0".encode()
+        sha = hashlib.sha1(header + data).hexdigest()
+        target = self.objects_dir / sha[:2] / sha[2:]
+        if target.exists():
+            return sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="tmp_obj_")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(zlib.compress(header + data, 1))
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return sha
+
+    def read_object(self, sha: str) -> tuple[str, bytes]:
+        """Return ``(type, content)`` of an object through the persistent cat-file process."""
+        with self._lock:
+            proc = self._batch_proc()
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(sha.encode() + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().decode().split()
+            if len(header) != 3:
+                raise GitError(f"object {sha} not found")
+            data = proc.stdout.read(int(header[2]) + 1)[:-1]
+            return header[1], data
+
+    def read_blobs(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """Read many blobs with one pipelined ``git cat-file --batch`` (writer thread)."""
+        if not shas:
+            return {}
+        proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=self.cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_env(),
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        stdin = proc.stdin
+
+        def feed() -> None:
+            try:
+                stdin.write("".join(f"{s}\n" for s in shas).encode())
+            finally:
+                stdin.close()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        out: dict[str, bytes] = {}
+        for _ in shas:
+            header = proc.stdout.readline().decode().split()
+            if len(header) != 3:
+                continue
+            out[header[0]] = proc.stdout.read(int(header[2]) + 1)[:-1]
+        writer.join()
+        proc.wait()
+        return out
+
+    def _batch_proc(self) -> subprocess.Popen[bytes]:
+        if self._batch is None or self._batch.poll() is not None:
+            self._batch = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=_env(),
+            )
+        return self._batch
+
+    def close(self) -> None:
+        if self._batch is not None and self._batch.poll() is None:
+            assert self._batch.stdin is not None
+            self._batch.stdin.close()
+            self._batch.wait()
+        self._batch = None
+
+    def __del__(self) -> None:  # best effort; the process would exit with us anyway
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    # -- trees -----------------------------------------------------------------------------
+    def tree_entries(self, sha: str | None) -> list[TreeEntry]:
+        if sha is None:
+            return []
+        kind, data = self.read_object(sha)
+        if kind != "tree":
+            raise GitError(f"{sha} is a {kind}, not a tree")
+        entries: list[TreeEntry] = []
+        pos = 0
+        while pos < len(data):
+            space = data.index(b" ", pos)
+            nul = data.index(b"\0", space)
+            mode = data[pos:space].decode()
+            name = data[space + 1 : nul].decode()
+            entries.append(TreeEntry(mode, name, data[nul + 1 : nul + 21].hex()))
+            pos = nul + 21
+        return entries
+
+    def write_tree(self, entries: Sequence[TreeEntry]) -> str:
+        def key(e: TreeEntry) -> bytes:
+            return (e.name + "/" if e.is_dir else e.name).encode()
+
+        body = b"".join(
+            f"{e.mode} {e.name}".encode() + b"\0" + bytes.fromhex(e.sha)
+            for e in sorted(entries, key=key)
+        )
+        return self.write_object("tree", body)
+
+    def update_tree(self, tree: str | None, changes: Mapping[str, str | None]) -> str:
+        """Return a new tree: ``tree`` with each ``path -> blob id`` set (``None`` removes it).
+
+        Only the trees on the changed paths are rewritten.
+        """
+        groups: dict[str, dict[str, str | None]] = {}
+        leaves: dict[str, str | None] = {}
+        for path, blob in changes.items():
+            head, _, rest = path.partition("/")
+            if rest:
+                groups.setdefault(head, {})[rest] = blob
+            else:
+                leaves[head] = blob
+        entries = {e.name: e for e in self.tree_entries(tree)}
+        for name, blob in leaves.items():
+            if blob is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = TreeEntry(MODE_FILE, name, blob)
+        for name, sub in groups.items():
+            old = entries.get(name)
+            new_sub = self.update_tree(old.sha if old and old.is_dir else None, sub)
+            if self.tree_entries(new_sub):
+                entries[name] = TreeEntry(MODE_DIR, name, new_sub)
+            else:
+                entries.pop(name, None)
+        return self.write_tree(list(entries.values()))
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+        """Write a commit object with explicit parents and mlx's own identity."""
+        stamp = f"{int(time.time())} +0000"
+        ident = f"{IDENT_NAME} <{IDENT_EMAIL}> {stamp}"
+        lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
+        lines += [f"author {ident}", f"committer {ident}", "", message.rstrip("\n"), ""]
+        return self.write_object("commit", "\n".join(lines).encode())
+
+    def commit_tree_of(self, commit: str) -> str:
+        kind, data = self.read_object(commit)
+        if kind != "commit":
+            raise GitError(f"{commit} is not a commit")
+        return data.split(b"\n", 1)[0].split()[1].decode()
+
+    # -- refs ------------------------------------------------------------------------------
+    def update_ref(self, ref: str, new: str, old: str | None, message: str = "mlx") -> bool:
+        """Compare-and-swap ``ref`` from ``old`` (``None``: must not exist) to ``new``.
+
+        Returns False when the ref was not at ``old`` (the caller rebuilds and retries).
+        """
+        proc = subprocess.run(
+            ["git", "update-ref", "--create-reflog", "-m", message, ref, new, old or ZERO],
+            cwd=self.cwd,
+            capture_output=True,
+            env=_env(),
+        )
+        if proc.returncode == 0:
+            return True
+        err = proc.stderr.decode(errors="replace")
+        if "but expected" in err or "reference already exists" in err or "cannot lock" in err:
+            return False
+        raise RefConflictError(f"git update-ref {ref} failed: {err.strip()}")
+
+    # -- listing ---------------------------------------------------------------------------
+    def ls_tree(self, treeish: str, path: str = "") -> list[tuple[str, str]]:
+        """``(path, blob id)`` of every blob under ``path`` in ``treeish`` (recursive)."""
+        args = ["ls-tree", "-r", "-z", "--full-tree", treeish]
+        if path:
+            args += ["--", path]
+        out = self.run(*args)
+        rows = []
+        for item in out.split("\0"):
+            if not item:
+                continue
+            meta, _, name = item.partition("\t")
+            rows.append((name, meta.split()[2]))
+        return rows
+
+    def diff_tree(self, old: str, new: str) -> list[tuple[str, str, str]]:
+        """``(status, path, new blob id)`` for every path changed between two tree-ishes."""
+        out = self.run("diff-tree", "-r", "-z", "--no-renames", old, new)
+        parts = [p for p in out.split("\0") if p]
+        rows = []
+        for meta, path in zip(parts[0::2], parts[1::2], strict=False):
+            fields = meta.lstrip(":").split()
+            rows.append((fields[4], path, fields[3]))
+        return rows
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        return self.run_ok("merge-base", "--is-ancestor", a, b)
+
+    # -- work-tree facts (read only) -------------------------------------------------------
+    def head_commit(self) -> str | None:
+        return self.rev_parse("HEAD")
+
+    def current_branch(self) -> str | None:
+        proc = subprocess.run(
+            ["git", "symbolic-ref", "-q", "--short", "HEAD"],
+            cwd=self.cwd,
+            capture_output=True,
+            env=_env(),
+        )
+        return proc.stdout.decode().strip() or None
+
+    def is_dirty(self, paths: Sequence[str] = ()) -> bool:
+        """Whether tracked files differ from HEAD (untracked files ignored)."""
+        out = self.run("status", "--porcelain", "--untracked-files=no", "--", *paths, check=False)
+        return bool(out.strip())

@@ -1,0 +1,373 @@
+"""The derived SQLite index under ``.git/mlx/``: fast queries over the runs ref.
+
+The ref is the truth; this file is a cache of it. It stores the ref tip it has ingested and,
+per record path, the blob id it parsed, so catching up is one ``git diff-tree`` between the old
+and new tips plus one ``cat-file --batch`` for the changed blobs. Deleting the file loses
+nothing: the next query rebuilds it. Records are kept as raw JSON (no pydantic here) with a
+few denormalised columns for listing, so ``mlx runs list`` stays fast at 10,000 runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from store.errors import NotFoundError, ValidationError
+from store.paths import parse_record_path
+from store.runs_ref import RunsRef
+
+__all__ = ["Index", "RunSummary"]
+
+SCHEMA_VERSION = "3"
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS blobs (path TEXT PRIMARY KEY, blob TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, pipeline TEXT, status TEXT, started_at TEXT, finished_at TEXT,
+    steps_total INT, steps_done INT, steps_cached INT, stack TEXT, code_commit TEXT,
+    dirty INT, json TEXT);
+CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
+CREATE TABLE IF NOT EXISTS artifacts (
+    id TEXT, name TEXT, version INT, run_id TEXT, step TEXT, created_at TEXT, json TEXT,
+    PRIMARY KEY (name, version));
+CREATE INDEX IF NOT EXISTS artifacts_id ON artifacts (id);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT, version INT, run_id TEXT, created_at TEXT, json TEXT, PRIMARY KEY (name, version));
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT, pipeline TEXT, name TEXT, status TEXT, cache_key TEXT, finished_at TEXT,
+    PRIMARY KEY (run_id, name));
+CREATE INDEX IF NOT EXISTS steps_key ON steps (cache_key);
+CREATE TABLE IF NOT EXISTS uses (artifact_id TEXT, run_id TEXT, step TEXT, role TEXT);
+CREATE INDEX IF NOT EXISTS uses_artifact ON uses (artifact_id);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """The columns of the runs list."""
+
+    id: str
+    pipeline: str
+    status: str
+    started_at: str
+    finished_at: str | None
+    steps_total: int
+    steps_done: int
+    steps_cached: int
+    stack: str
+    code_commit: str | None
+    dirty: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "pipeline": self.pipeline,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "steps_total": self.steps_total,
+            "steps_done": self.steps_done,
+            "steps_cached": self.steps_cached,
+            "stack": self.stack,
+            "code_commit": self.code_commit,
+            "dirty": self.dirty,
+        }
+
+
+class Index:
+    """Queries over the runs ref, caught up before every read."""
+
+    def __init__(self, path: Path, runs: RunsRef) -> None:
+        self.path = path
+        self.runs = runs
+        self._db: sqlite3.Connection | None = None
+        self._synced_tip: str | None = None
+
+    # -- connection and catch-up -----------------------------------------------------------
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = self._connect()
+        except sqlite3.DatabaseError:  # corrupt cache: it is derived, rebuild it
+            self.path.unlink(missing_ok=True)
+            db = self._connect()
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        version = None
+        if db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone():
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            version = row[0] if row else None
+        if version != SCHEMA_VERSION:
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'"
+            ).fetchall():
+                db.execute(f"DROP TABLE IF EXISTS {name}")
+            db.executescript(_DDL)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        return db
+
+    def sync(self) -> None:
+        """Catch up with the runs ref (cheap when nothing changed)."""
+        tip = self.runs.tip()
+        if tip is not None and tip == self._synced_tip:
+            return
+        with self._write() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='tip'").fetchone()
+            old = row[0] if row else None
+            if old == tip:
+                self._synced_tip = tip
+                return
+            if tip is None:  # ref deleted: forget everything
+                self._clear(db)
+            elif old is None or not self._has_commit(old):
+                self._clear(db)
+                self._ingest(db, [(p, b) for p, b in self.runs.git.ls_tree(tip)])
+            else:
+                changes = self.runs.git.diff_tree(old, tip)
+                for status, path, _ in changes:
+                    if status == "D":
+                        self._forget(db, path)
+                self._ingest(db, [(p, b) for s, p, b in changes if s != "D"])
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip,))
+        self._synced_tip = tip
+
+    def _has_commit(self, sha: str) -> bool:
+        return self.runs.git.rev_parse(sha + "^{commit}") is not None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _clear(self, db: sqlite3.Connection) -> None:
+        for table in ("blobs", "runs", "artifacts", "models", "steps", "uses"):
+            db.execute(f"DELETE FROM {table}")
+
+    def _forget(self, db: sqlite3.Connection, path: str) -> None:
+        parsed = parse_record_path(path)
+        db.execute("DELETE FROM blobs WHERE path=?", (path,))
+        if parsed is None:
+            return
+        kind, key, sub = parsed
+        if kind == "run":
+            for table in ("runs",):
+                db.execute(f"DELETE FROM {table} WHERE id=?", (key,))
+            db.execute("DELETE FROM steps WHERE run_id=?", (key,))
+            db.execute("DELETE FROM uses WHERE run_id=?", (key,))
+        elif kind == "artifact":
+            db.execute("DELETE FROM artifacts WHERE name=? AND version=?", (key, int(sub)))
+        elif kind == "model":
+            db.execute("DELETE FROM models WHERE name=? AND version=?", (key, int(sub)))
+
+    def _ingest(self, db: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
+        known = dict(db.execute("SELECT path, blob FROM blobs").fetchall()) if rows else {}
+        todo = [(p, b) for p, b in rows if known.get(p) != b and parse_record_path(p)]
+        blobs = self.runs.git.read_blobs(sorted({b for _, b in todo}))
+        for path, blob in todo:
+            raw = blobs.get(blob)
+            if raw is None:
+                continue
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue  # not a record we understand; leave it on the ref untouched
+            self._forget(db, path)
+            self._store(db, path, data, raw.decode())
+            db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (path, blob))
+
+    def _store(self, db: sqlite3.Connection, path: str, data: dict[str, Any], raw: str) -> None:
+        kind = (parse_record_path(path) or ("",))[0]
+        if kind == "run":
+            steps = data.get("steps", [])
+            code = data.get("code") or {}
+            db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    data["id"], data.get("pipeline"), data.get("status"), data.get("started_at"),
+                    data.get("finished_at"), len(steps),
+                    sum(s.get("status") in ("completed", "cached") for s in steps),
+                    sum(s.get("status") == "cached" for s in steps), data.get("stack"),
+                    code.get("commit"), int(bool(code.get("dirty"))), raw,
+                ),
+            )  # fmt: skip
+            for step in steps:
+                db.execute(
+                    "INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?,?)",
+                    (data["id"], data.get("pipeline"), step["name"], step.get("status"),
+                     step.get("cache_key"), step.get("finished_at")),
+                )  # fmt: skip
+                for role in ("inputs", "outputs"):
+                    for ref in (step.get(role) or {}).values():
+                        db.execute(
+                            "INSERT INTO uses VALUES (?,?,?,?)",
+                            (ref["id"], data["id"], step["name"], role[:-1]),
+                        )
+        elif kind == "artifact":
+            db.execute(
+                "INSERT OR REPLACE INTO artifacts VALUES (?,?,?,?,?,?,?)",
+                (data["id"], data["name"], data["version"], data.get("run_id"), data.get("step"),
+                 data.get("created_at"), raw),
+            )  # fmt: skip
+        elif kind == "model":
+            db.execute(
+                "INSERT OR REPLACE INTO models VALUES (?,?,?,?,?)",
+                (data["name"], data["version"], data.get("run_id"), data.get("created_at"), raw),
+            )
+
+    # -- runs ------------------------------------------------------------------------------
+    def list_runs(
+        self, pipeline: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> list[RunSummary]:
+        """Runs, newest first."""
+        self.sync()
+        sql = "SELECT id, pipeline, status, started_at, finished_at, steps_total, steps_done, "
+        sql += "steps_cached, stack, code_commit, dirty FROM runs"
+        where, args = _where(pipeline=pipeline, status=status)
+        sql += where + " ORDER BY started_at DESC, id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [RunSummary(*row[:10], bool(row[10])) for row in self.db.execute(sql, args)]
+
+    def count_runs(self) -> int:
+        self.sync()
+        return int(self.db.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The full id of the run whose id starts with ``prefix``."""
+        self.sync()
+        rows = self.db.execute(
+            "SELECT id FROM runs WHERE id >= ? AND id < ? LIMIT 5", (prefix, prefix + "\uffff")
+        ).fetchall()
+        if not rows:
+            recent = [r.id[:8] for r in self.list_runs(limit=20)]
+            raise NotFoundError("run", prefix, recent, hint="(see `mlx runs list`)")
+        if len(rows) > 1 and not any(r[0] == prefix for r in rows):
+            ids = ", ".join(r[0][:12] for r in rows)
+            raise ValidationError(f"run id prefix {prefix!r} is ambiguous ({ids}); type more of it")
+        return str(rows[0][0])
+
+    def run_json(self, run_id: str) -> dict[str, Any]:
+        full = self.resolve_run_id(run_id)
+        row = self.db.execute("SELECT json FROM runs WHERE id=?", (full,)).fetchone()
+        return dict(json.loads(row[0]))
+
+    def pipelines(self) -> list[str]:
+        self.sync()
+        return [r[0] for r in self.db.execute("SELECT DISTINCT pipeline FROM runs ORDER BY 1")]
+
+    # -- steps and cache -------------------------------------------------------------------
+    def steps_with_key(self, cache_key: str) -> list[tuple[str, str]]:
+        """``(run_id, step)`` of completed steps with this cache key, newest first."""
+        self.sync()
+        rows = self.db.execute(
+            "SELECT run_id, name FROM steps WHERE cache_key=? AND status='completed' "
+            "ORDER BY finished_at DESC",
+            (cache_key,),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def last_step_run(self, pipeline: str, step: str) -> str | None:
+        """The newest run of ``pipeline`` in which ``step`` completed or was cached."""
+        self.sync()
+        row = self.db.execute(
+            "SELECT run_id FROM steps WHERE pipeline=? AND name=? "
+            "AND status IN ('completed','cached') ORDER BY finished_at DESC LIMIT 1",
+            (pipeline, step),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def artifact_uses(self, artifact_id: str, role: str) -> list[tuple[str, str]]:
+        """``(run_id, step)`` that consumed (``role='input'``) or produced an artifact."""
+        self.sync()
+        rows = self.db.execute(
+            "SELECT DISTINCT run_id, step FROM uses WHERE artifact_id=? AND role=?",
+            (artifact_id, role),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # -- artifacts -------------------------------------------------------------------------
+    def artifact_names(self) -> list[tuple[str, int, int]]:
+        """``(name, number of versions, latest version)`` for every artifact."""
+        self.sync()
+        rows = self.db.execute(
+            "SELECT name, count(*), max(version) FROM artifacts GROUP BY name ORDER BY name"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def artifact_versions(self, name: str) -> list[dict[str, Any]]:
+        self.sync()
+        rows = self.db.execute(
+            "SELECT json FROM artifacts WHERE name=? ORDER BY version", (name,)
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def artifact_json(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """One artifact version (the latest when ``version`` is None)."""
+        self.sync()
+        if version is None:
+            row = self.db.execute(
+                "SELECT json FROM artifacts WHERE name=? ORDER BY version DESC LIMIT 1", (name,)
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT json FROM artifacts WHERE name=? AND version=?", (name, version)
+            ).fetchone()
+        if row is None:
+            if version is not None and self.artifact_versions(name):
+                known = [str(a["version"]) for a in self.artifact_versions(name)]
+                raise NotFoundError(f"version of artifact {name!r}", str(version), known)
+            names = [n for n, _, _ in self.artifact_names()]
+            raise NotFoundError("artifact", name, names, hint="(see `mlx artifacts list`)")
+        return dict(json.loads(row[0]))
+
+    def artifact_by_id(self, artifact_id: str) -> dict[str, Any] | None:
+        self.sync()
+        row = self.db.execute("SELECT json FROM artifacts WHERE id=?", (artifact_id,)).fetchone()
+        return dict(json.loads(row[0])) if row else None
+
+    # -- models ----------------------------------------------------------------------------
+    def model_names(self) -> list[str]:
+        self.sync()
+        return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM models ORDER BY 1")]
+
+    def model_versions(self, name: str) -> list[dict[str, Any]]:
+        self.sync()
+        rows = self.db.execute("SELECT json FROM models WHERE name=? ORDER BY version", (name,))
+        return [json.loads(r[0]) for r in rows]
+
+    def model_version_json(self, name: str, version: int) -> dict[str, Any] | None:
+        self.sync()
+        row = self.db.execute(
+            "SELECT json FROM models WHERE name=? AND version=?", (name, version)
+        ).fetchone()
+        return dict(json.loads(row[0])) if row else None
+
+
+def _where(**filters: str | None) -> tuple[str, list[str]]:
+    clauses, args = [], []
+    for column, value in filters.items():
+        if value:
+            clauses.append(f"{column}=?")
+            args.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args

@@ -1,0 +1,106 @@
+"""The live-run journal: one append-only JSON-lines file per running pipeline.
+
+While a run is live, its progress goes here (flushed per event) instead of to the runs ref, so
+a step costs an ``fwrite`` and not a git commit. The TUI and ``mlx runs list`` read journals to
+show ``running`` runs. A journal whose process is gone is a crashed run: the next mlx command
+folds it into a ``crashed`` record (see :mod:`store.recorder`) and deletes the file.
+
+Event lines are plain dicts with an ``event`` key; the first is always ``run_started`` and
+carries the writer's ``pid`` and ``host``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["Journal", "JournalState", "process_alive", "read_journals"]
+
+
+def process_alive(pid: int, host: str) -> bool:
+    """Whether process ``pid`` on ``host`` is still running (other hosts: assume yes)."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is not running
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+class Journal:
+    """Writer side: append events for one run."""
+
+    def __init__(self, directory: Path, run_id: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{run_id}.jsonl"
+        self._fh: IO[str] | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def append(self, event: dict[str, Any]) -> None:
+        if self._fh is None:
+            return
+        self._fh.write(json.dumps(event, default=str, separators=(",", ":")) + "\n")
+        self._fh.flush()
+
+    def close(self, remove: bool = True) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if remove:
+            self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class JournalState:
+    """What a journal says about one run so far."""
+
+    path: Path
+    run_id: str
+    header: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def alive(self) -> bool:
+        return process_alive(int(self.header.get("pid", 0)), str(self.header.get("host", "")))
+
+    def steps(self) -> dict[str, dict[str, Any]]:
+        """Latest known state of each step: ``name -> step record dict``."""
+        out: dict[str, dict[str, Any]] = {}
+        for event in self.events:
+            step = event.get("step")
+            if isinstance(step, dict) and "name" in step:
+                out[step["name"]] = step
+        return out
+
+    def artifacts(self) -> list[dict[str, Any]]:
+        """Artifact-version drafts produced by finished steps."""
+        return [a for e in self.events for a in e.get("artifacts", [])]
+
+
+def read_journals(directory: Path) -> list[JournalState]:
+    """Every journal in ``directory`` (torn last lines are ignored)."""
+    states = []
+    for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+        events = []
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                break  # a torn write at the end of a killed process
+        if events and events[0].get("event") == "run_started":
+            states.append(JournalState(path, path.stem, events[0], events[1:]))
+    return states

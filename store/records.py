@@ -1,0 +1,217 @@
+"""Pydantic models of every record mlx stores on the runs ref.
+
+Records are immutable views (``frozen=True``), reject unknown keys (``extra="forbid"``) and
+carry a ``schema`` number so a future reader can migrate an old record. They serialise to
+compact, key-sorted JSON so identical records give identical git blobs.
+
+Identity: an artifact version has a random ``id`` from the moment a step produces it; its
+``version`` number is assigned when the run is committed to the ref (inside the
+compare-and-swap loop), so concurrent runs never reuse a number.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ArtifactRef",
+    "ArtifactVersionRecord",
+    "CacheComponents",
+    "CodeRef",
+    "DvcPointer",
+    "ErrorInfo",
+    "ModelRef",
+    "ModelVersionRecord",
+    "Record",
+    "RunRecord",
+    "RunStatus",
+    "StepRecord",
+    "StepStatus",
+    "dump_record",
+    "load_record",
+]
+
+RunStatus = Literal["running", "completed", "failed", "crashed"]
+StepStatus = Literal["completed", "cached", "failed", "running", "skipped"]
+SCHEMA = 1
+
+
+class Record(BaseModel):
+    """Base of every stored record: frozen, strict about keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class DvcPointer(Record):
+    """A DVC-compatible pointer to bytes in the cache: the ``outs`` entry of a ``.dvc`` file."""
+
+    md5: str = Field(description="md5 of the file, or '<md5>.dir' for a directory")
+    size: int = Field(description="total size in bytes")
+    nfiles: int | None = Field(default=None, description="number of files (directories only)")
+    hash: Literal["md5"] = Field(default="md5", description="DVC 3 hash name; required by DVC")
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+
+class ErrorInfo(Record):
+    """An exception that failed a step or a run."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+
+class ArtifactRef(Record):
+    """A reference from a run/step to one artifact version."""
+
+    id: str
+    name: str
+    version: int | None = Field(default=None, description="assigned when the run is committed")
+
+    def label(self) -> str:
+        return f"{self.name}:{self.version}" if self.version is not None else f"{self.name}:?"
+
+
+class ModelRef(Record):
+    """A reference to one model version."""
+
+    name: str
+    version: int | None = None
+
+
+class CodeRef(Record):
+    """The code a run executed: the commit checked out and whether the tree was dirty."""
+
+    commit: str | None = None
+    dirty: bool = False
+    branch: str | None = None
+
+
+class CacheComponents(Record):
+    """What went into a step's cache key, kept so a miss can be explained."""
+
+    code: str = ""
+    parameters: dict[str, str] = Field(default_factory=dict)
+    inputs: dict[str, str] = Field(default_factory=dict)
+    outputs: str = ""
+    config: str = ""
+
+
+class StepRecord(Record):
+    """One step of a run."""
+
+    name: str
+    status: StepStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    upstream: list[str] = Field(default_factory=list, description="names of steps it depends on")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, ArtifactRef] = Field(default_factory=dict)
+    outputs: dict[str, ArtifactRef] = Field(default_factory=dict)
+    cache_key: str | None = None
+    cache_components: CacheComponents | None = None
+    cached_from: str | None = Field(default=None, description="run id the outputs came from")
+    rerun_reasons: list[str] = Field(default_factory=list, description="why the cache missed")
+    log: DvcPointer | None = None
+    error: ErrorInfo | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class RunRecord(Record):
+    """One pipeline run: written to ``runs/<xx>/<id>.json`` once, when it ends."""
+
+    schema_: int = Field(default=SCHEMA, alias="schema")
+    id: str
+    pipeline: str
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None = None
+    code: CodeRef = Field(default_factory=CodeRef)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    stack: str = "local"
+    orchestrator: str = "local"
+    tags: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)
+    steps: list[StepRecord] = Field(default_factory=list)
+    model: ModelRef | None = None
+    error: ErrorInfo | None = None
+    host: str = ""
+    user: str = ""
+
+    @property
+    def duration(self) -> float | None:
+        if self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    def step(self, name: str) -> StepRecord | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+class ArtifactVersionRecord(Record):
+    """One stored value: ``artifacts/<name>/<version>.json``."""
+
+    schema_: int = Field(default=SCHEMA, alias="schema")
+    id: str
+    name: str
+    version: int
+    type: str = Field(description="qualified Python type of the value")
+    materializer: str = Field(description="qualified class name of the materializer")
+    pointer: DvcPointer
+    run_id: str | None = None
+    step: str | None = None
+    output: str | None = None
+    created_at: datetime
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    is_model_artifact: bool = False
+    model: ModelRef | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    def label(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def ref(self) -> ArtifactRef:
+        return ArtifactRef(id=self.id, name=self.name, version=self.version)
+
+
+class ModelVersionRecord(Record):
+    """One model version: ``models/<name>/<version>.json``."""
+
+    schema_: int = Field(default=SCHEMA, alias="schema")
+    id: str
+    name: str
+    version: int
+    run_id: str | None = None
+    pipeline: str | None = None
+    created_at: datetime
+    description: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    artifacts: dict[str, ArtifactRef] = Field(default_factory=dict, description="data artifacts")
+    model_artifacts: dict[str, ArtifactRef] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+
+R = TypeVar("R", bound=Record)
+
+
+def dump_record(record: Record) -> bytes:
+    """Canonical JSON bytes of a record (sorted keys, aliases, no insignificant space)."""
+    data = record.model_dump(mode="json", by_alias=True, exclude_none=False)
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def load_record(cls: type[R], data: bytes | str) -> R:
+    """Parse a record of type ``cls`` from JSON bytes."""
+    return cls.model_validate_json(data)

@@ -1,0 +1,102 @@
+"""The runs ref: an append-only chain of commits holding every record as a JSON blob.
+
+Each commit adds (or replaces) a few blobs in a cumulative, sharded tree. Writes build objects
+directly in the object database, make a commit whose parent is the current tip, and move the
+ref by compare-and-swap; when another process won the race, the change is rebuilt on the new
+tip. Numbers that must be unique (artifact and model versions) are assigned inside that loop
+by the ``build`` callback, so two concurrent writers can never take the same one.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from store.errors import GitError, RefConflictError
+from store.gitobj import Git
+from store.paths import DEFAULT_RUNS_REF
+
+__all__ = ["RunsRef", "TipView"]
+
+
+@dataclass
+class TipView:
+    """Read access to the tip a change is being built on (re-created on every retry)."""
+
+    git: Git
+    tip: str | None
+    tree: str | None
+    _dirs: dict[str, list[str]] = field(default_factory=dict)
+
+    def names(self, directory: str) -> list[str]:
+        """Entry names directly under ``directory`` at the tip (``[]`` when absent)."""
+        if directory not in self._dirs:
+            sha = self.tree
+            for part in directory.split("/"):
+                entry = next((e for e in self.git.tree_entries(sha) if e.name == part), None)
+                sha = entry.sha if entry and entry.is_dir else None
+                if sha is None:
+                    break
+            self._dirs[directory] = [e.name for e in self.git.tree_entries(sha)] if sha else []
+        return self._dirs[directory]
+
+    def next_number(self, directory: str, taken: set[int] | None = None) -> int:
+        """One more than the highest ``<n>.json`` under ``directory`` (and ``taken``)."""
+        numbers = {int(n[:-5]) for n in self.names(directory) if n[:-5].isdigit()}
+        numbers |= taken or set()
+        return max(numbers, default=0) + 1
+
+    def read(self, path: str) -> bytes | None:
+        if self.tip is None:
+            return None
+        try:
+            kind, data = self.git.read_object(f"{self.tip}:{path}")
+        except GitError:  # cat-file answers "missing" for an absent path
+            return None
+        return data if kind == "blob" else None
+
+
+class RunsRef:
+    """Append-only record store on one git ref."""
+
+    def __init__(self, git: Git, ref: str = DEFAULT_RUNS_REF) -> None:
+        self.git = git
+        self.ref = ref
+
+    def tip(self) -> str | None:
+        return self.git.rev_parse(self.ref)
+
+    def view(self) -> TipView:
+        tip = self.tip()
+        return TipView(self.git, tip, self.git.commit_tree_of(tip) if tip else None)
+
+    def read(self, path: str) -> bytes | None:
+        return self.view().read(path)
+
+    def commit(
+        self,
+        build: Callable[[TipView], Mapping[str, bytes]],
+        message: str,
+        *,
+        attempts: int = 200,
+    ) -> str:
+        """Append one commit with the files ``build(tip_view)`` returns; return its id.
+
+        ``build`` may be called several times (once per lost race) and must be pure apart
+        from reading the view.
+        """
+        for attempt in range(attempts):
+            view = self.view()
+            files = build(view)
+            blobs = {path: self.git.write_object("blob", data) for path, data in files.items()}
+            tree = self.git.update_tree(view.tree, blobs)
+            parents = [view.tip] if view.tip else []
+            commit = self.git.commit_tree(tree, parents, message)
+            if self.git.update_ref(self.ref, commit, view.tip, message=f"mlx: {message}"):
+                return commit
+            time.sleep(random.uniform(0.001, 0.01) * min(attempt + 1, 10))
+        raise RefConflictError(
+            f"{self.ref} kept moving: could not append after {attempts} attempts; try again"
+        )
