@@ -75,7 +75,7 @@ def commit_run(
             taken[name].add(number)
             numbers[draft["id"]] = number
             data = {**draft, "version": number}
-            if model_rec is not None and data.get("model") is not None:
+            if model_rec is not None:
                 data["model"] = {"name": model_rec.name, "version": model_rec.version}
             record = ArtifactVersionRecord.model_validate(data)
             records.append(record)

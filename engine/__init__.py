@@ -1,0 +1,42 @@
+"""The mlx user API: steps, pipelines, models, contexts and the client (ZenML-compatible names).
+
+Import everything from here::
+
+    from engine import step, pipeline, Model, ModelStages, Client, get_step_context
+"""
+
+from engine.artifact_utils import load_artifact, log_metadata, save_artifact
+from engine.caching import CachePolicy
+from engine.client import ArtifactVersionView, Client, PipelineRunView
+from engine.compiler import ExternalArtifact
+from engine.context import StepContext, get_pipeline_context, get_step_context
+from engine.materializers import BaseMaterializer
+from engine.model import Model, ModelStages, ModelVersionView
+from engine.pipeline import Pipeline, pipeline
+from engine.step import ArtifactConfig, BaseStep, Step, step
+from store.errors import MlxError
+
+
+__all__ = [
+    "ArtifactConfig",
+    "ArtifactVersionView",
+    "BaseMaterializer",
+    "BaseStep",
+    "CachePolicy",
+    "Client",
+    "ExternalArtifact",
+    "MlxError",
+    "Model",
+    "ModelStages",
+    "ModelVersionView",
+    "Pipeline",
+    "PipelineRunView",
+    "StepContext",
+    "get_pipeline_context",
+    "get_step_context",
+    "load_artifact",
+    "log_metadata",
+    "pipeline",
+    "save_artifact",
+    "step",
+]

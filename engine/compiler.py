@@ -1,0 +1,246 @@
+"""Compile a pipeline body into an immutable DAG (:class:`PipelineSpec`).
+
+The body runs once with a compiler active: each step call records a :class:`StepInvocation`
+and returns :class:`OutputHandle` objects standing for outputs that do not exist yet. Literal
+arguments become parameters and are validated against the step's annotations here, before
+anything runs. ``graphlib`` orders the result and gives topological generations.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from store.errors import ValidationError
+
+if TYPE_CHECKING:
+    from engine.step import Step
+
+__all__ = [
+    "ArtifactInput",
+    "ExternalArtifact",
+    "OutputHandle",
+    "PipelineSpec",
+    "StepInvocation",
+    "active_compiler",
+    "validate_value",
+]
+
+_ACTIVE: ContextVar[Compiler | None] = ContextVar("mlx_compiler", default=None)
+
+
+def active_compiler() -> Compiler | None:
+    return _ACTIVE.get()
+
+
+@dataclass(frozen=True)
+class OutputHandle:
+    """Stands for output ``output`` of invocation ``step`` inside a pipeline body."""
+
+    step: str
+    output: str
+
+    def __repr__(self) -> str:
+        return f"<output {self.step}.{self.output}>"
+
+
+@dataclass(frozen=True)
+class ExternalArtifact:
+    """A value from outside the pipeline, stored as an artifact when the run starts.
+
+    Args:
+        value: the Python value to store.
+        name: artifact name (default ``external_<step>_<input>``).
+    """
+
+    value: Any
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactInput:
+    """An input wired to an existing artifact version (referenced, never copied)."""
+
+    id: str
+    name: str
+    version: int
+
+
+@dataclass(frozen=True)
+class StepInvocation:
+    """One call of a step in a pipeline body."""
+
+    name: str
+    step: Step[Any, Any]
+    parameters: Mapping[str, Any]
+    inputs: Mapping[str, OutputHandle | ArtifactInput | ExternalArtifact]
+    after: frozenset[str] = frozenset()
+
+    @property
+    def upstream(self) -> list[str]:
+        ups = {h.step for h in self.inputs.values() if isinstance(h, OutputHandle)}
+        return sorted(ups | set(self.after))
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """The compiled DAG of one pipeline."""
+
+    pipeline: str
+    invocations: Mapping[str, StepInvocation]
+    order: tuple[str, ...] = field(default=())
+
+    def generations(self) -> list[list[str]]:
+        """Topological generations: steps of one generation may run at the same time."""
+        sorter = graphlib.TopologicalSorter({n: i.upstream for n, i in self.invocations.items()})
+        sorter.prepare()
+        out = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
+            out.append(ready)
+            sorter.done(*ready)
+        return out
+
+    def downstream(self, name: str) -> set[str]:
+        """Every step that depends on ``name``, directly or not."""
+        found: set[str] = set()
+        frontier = {name}
+        while frontier:
+            frontier = {
+                n for n, i in self.invocations.items() if frontier & set(i.upstream)
+            } - found
+            found |= frontier
+        return found
+
+
+class Compiler:
+    """Collects step invocations while a pipeline body runs."""
+
+    def __init__(self, pipeline: str) -> None:
+        self.pipeline = pipeline
+        self.invocations: dict[str, StepInvocation] = {}
+
+    def add_step(self, step: Step[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        after = kwargs.pop("after", None) if "after" not in step.param_types else None
+        kwargs.pop("id", None) if "id" not in step.param_types else None
+        try:
+            bound = step.signature.bind_partial(*args, **kwargs)
+        except TypeError as exc:
+            raise ValidationError(f"step {step.name!r} called with bad arguments: {exc}") from exc
+        name = self._unique(step.name)
+        values = {**step.parameters, **bound.arguments}
+        params: dict[str, Any] = {}
+        inputs: dict[str, OutputHandle | ArtifactInput | ExternalArtifact] = {}
+        for pname, value in values.items():
+            source = as_input(value)
+            if source is not None:
+                inputs[pname] = source
+            else:
+                params[pname] = validate_value(value, step.param_types[pname], f"{name}.{pname}")
+        missing = [
+            p.name
+            for p in step.signature.parameters.values()
+            if p.name not in values and p.default is p.empty
+        ]
+        if missing:
+            raise ValidationError(
+                f"step {name!r} is missing a value for parameter {missing[0]!r} "
+                f"in pipeline {self.pipeline!r}"
+            )
+        for p in step.signature.parameters.values():
+            if p.name not in values and p.default is not p.empty:
+                params[p.name] = p.default
+        self.invocations[name] = StepInvocation(
+            name, step, params, inputs, frozenset(self._after_names(after))
+        )
+        handles = tuple(OutputHandle(name, o.name) for o in step.outputs)
+        if not handles:
+            return None
+        return handles[0] if len(handles) == 1 else handles
+
+    def _unique(self, base: str) -> str:
+        if base not in self.invocations:
+            return base
+        n = 2
+        while f"{base}_{n}" in self.invocations:
+            n += 1
+        return f"{base}_{n}"
+
+    def _after_names(self, after: Any) -> list[str]:
+        if after is None:
+            return []
+        items = after if isinstance(after, list | tuple | set) else [after]
+        names = []
+        for item in items:
+            name = item.step if isinstance(item, OutputHandle) else getattr(item, "name", item)
+            if name not in self.invocations:
+                raise ValidationError(f"after={name!r}: no such step earlier in the pipeline")
+            names.append(str(name))
+        return names
+
+    def spec(self) -> PipelineSpec:
+        if not self.invocations:
+            raise ValidationError(f"pipeline {self.pipeline!r} calls no step")
+        spec = PipelineSpec(self.pipeline, dict(self.invocations))
+        try:
+            order = tuple(n for gen in spec.generations() for n in gen)
+        except graphlib.CycleError as exc:  # only reachable through after=
+            raise ValidationError(f"pipeline {self.pipeline!r} has a cycle: {exc}") from exc
+        return PipelineSpec(self.pipeline, spec.invocations, order)
+
+
+@contextmanager
+def compiling(pipeline: str) -> Iterator[Compiler]:
+    compiler = Compiler(pipeline)
+    token = _ACTIVE.set(compiler)
+    try:
+        yield compiler
+    finally:
+        _ACTIVE.reset(token)
+
+
+def as_input(value: Any) -> OutputHandle | ArtifactInput | ExternalArtifact | None:
+    """The artifact source ``value`` stands for, or None when it is a literal parameter."""
+    if isinstance(value, OutputHandle | ExternalArtifact | ArtifactInput):
+        return value
+    to_input = getattr(value, "__mlx_artifact_input__", None)
+    if callable(to_input):  # a Client artifact version (lazy reference)
+        result = to_input()
+        return result if isinstance(result, ArtifactInput) else None
+    return None
+
+
+@lru_cache(maxsize=256)
+def _adapter(annotation: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(annotation)
+
+
+def validate_value(value: Any, annotation: Any, where: str, *, strict: bool = True) -> Any:
+    """Check ``value`` against ``annotation`` (pydantic), raising a readable ValidationError."""
+    if annotation is Any:
+        return value
+    try:
+        adapter = _adapter(annotation)
+    except Exception:  # noqa: BLE001 - a type pydantic cannot describe: isinstance or accept
+        if isinstance(annotation, type) and not isinstance(value, annotation):
+            raise ValidationError(
+                f"{where}: expected {annotation.__name__}, got {type(value).__name__} {value!r}"
+            ) from None
+        return value
+    import pydantic
+
+    try:
+        return adapter.validate_python(value, strict=strict)
+    except pydantic.ValidationError as exc:
+        detail = exc.errors()[0]["msg"]
+        expected = getattr(annotation, "__name__", repr(annotation))
+        raise ValidationError(
+            f"{where}: expected {expected}, got {type(value).__name__} {value!r} ({detail})"
+        ) from exc

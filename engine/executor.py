@@ -1,0 +1,256 @@
+"""Execute one step anywhere: load inputs, call the function, store outputs, return records.
+
+This is the only code that runs user step functions. It is a plain function over picklable
+data (:class:`StepTask` in, :class:`StepResult` out) so every orchestrator — in-process, a
+process pool, a dask worker — runs steps the same way; only the driver writes to the runs ref.
+Output and logging of the step go to its own log file, which is stored in the DVC cache too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import sys
+import tempfile
+import traceback
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from engine.context import StepContext, step_context
+from engine.step import Step
+from store.errors import MaterializerError, MlxError
+from store.records import DvcPointer, ErrorInfo
+
+__all__ = ["StepResult", "StepTask", "execute_step", "load_artifact_value"]
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """Everything needed to run one step (picklable)."""
+
+    root: str
+    run_id: str
+    pipeline: str
+    name: str
+    step: Step[Any, Any]
+    parameters: dict[str, Any]
+    inputs: dict[str, dict[str, Any]]  # input name -> artifact version record (JSON form)
+    log_path: str
+    model: Any = None
+
+
+@dataclass
+class StepResult:
+    """What one execution produced."""
+
+    name: str
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> artifact draft
+    metadata: dict[str, Any] = field(default_factory=dict)
+    model_metadata: dict[str, Any] = field(default_factory=dict)
+    error: ErrorInfo | None = None
+    log: dict[str, Any] | None = None
+
+
+_PROJECTS: dict[str, Any] = {}
+
+
+def _project(root: str) -> Any:
+    from store.project import Project
+
+    if root not in _PROJECTS:
+        _PROJECTS[root] = Project(Path(root))
+    return _PROJECTS[root]
+
+
+def load_artifact_value(project: Any, record: dict[str, Any], remote: str | None = None) -> Any:
+    """Load an artifact version's value from the DVC cache (fetching it when missing)."""
+    from engine.materializers import load_value
+
+    pointer = DvcPointer.model_validate(record["pointer"])
+    if not pointer.is_dir:
+        path = project.artifacts.cache_file(pointer, remote=remote)
+        return load_value(path, record["materializer"], record["type"])
+    tmp = Path(tempfile.mkdtemp(prefix="mlx-load-"))
+    try:
+        path = project.artifacts.checkout(pointer, tmp / "data", remote=remote)
+        return load_value(path, record["materializer"], record["type"])
+    finally:  # a Path value is loaded as its own copy elsewhere
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def execute_step(task: StepTask) -> StepResult:
+    """Run ``task`` and return its result; never raises for a failure of user code."""
+    from engine.client import ArtifactVersionView
+
+    project = _project(task.root)
+    started = datetime.now(UTC)
+    ctx = StepContext(
+        step_name=task.name,
+        run_id=task.run_id,
+        pipeline_name=task.pipeline,
+        inputs={k: ArtifactVersionView(project, v) for k, v in task.inputs.items()},
+        parameters=dict(task.parameters),
+        model=task.model,
+        output_names=[o.name for o in task.step.outputs],
+    )
+    result = StepResult(task.name, "completed", started, started)
+    with _captured(Path(task.log_path)) as log, step_context(ctx):
+        try:
+            args = {k: load_artifact_value(project, v) for k, v in task.inputs.items()}
+            value = task.step.entrypoint(**task.parameters, **args)
+            result.outputs = _store_outputs(project, task, ctx, value)
+            result.metadata = dict(ctx.metadata)
+            result.model_metadata = dict(ctx.model_metadata)
+            _call_hook(task.step.on_success, log)
+        except Exception as exc:  # noqa: BLE001 - user code failed: record it, fail the step
+            trace = traceback.format_exc()
+            log.write(trace)
+            result.status = "failed"
+            result.error = ErrorInfo(type=type(exc).__name__, message=str(exc), traceback=trace)
+            _call_hook(task.step.on_failure, log, exc)
+    result.finished_at = datetime.now(UTC)
+    result.log = _store_log(project, Path(task.log_path))
+    return result
+
+
+def _store_outputs(
+    project: Any, task: StepTask, ctx: StepContext, value: Any
+) -> dict[str, dict[str, Any]]:
+    specs = task.step.outputs
+    if not specs:
+        values: dict[str, Any] = {}
+    elif len(specs) == 1:
+        values = {specs[0].name: value}
+    else:
+        if not isinstance(value, tuple | list) or len(value) != len(specs):
+            got = f"{len(value)} values" if isinstance(value, tuple | list) else type(value).__name__
+            raise MlxError(
+                f"step {task.name!r} declares {len(specs)} outputs "
+                f"({', '.join(s.name for s in specs)}) but returned {got}"
+            )
+        values = {s.name: v for s, v in zip(specs, value, strict=True)}
+    values.update(ctx.extra_outputs)
+    drafts = {}
+    for name, data in values.items():
+        materializer = task.step.output_materializers.get(name)
+        drafts[name] = store_value(
+            project, data, name, materializer=materializer,
+            run_id=task.run_id, step=task.name, output=name,
+            metadata=ctx.output_metadata.get(name, {}),
+            is_model=_is_model_output(task.step, name),
+        )  # fmt: skip
+    return drafts
+
+
+def _is_model_output(step: Step[Any, Any], name: str) -> bool | None:
+    spec = next((o for o in step.outputs if o.name == name), None)
+    return getattr(spec, "is_model_artifact", None)
+
+
+def store_value(
+    project: Any,
+    data: Any,
+    name: str,
+    *,
+    materializer: type | None = None,
+    run_id: str | None = None,
+    step: str | None = None,
+    output: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    is_model: bool | None = None,
+) -> dict[str, Any]:
+    """Materialize ``data`` into the DVC cache and return an artifact-version draft."""
+    from engine.materializers import materializer_name, save_value, type_name
+
+    tmp = Path(tempfile.mkdtemp(prefix="mlx-save-"))
+    try:
+        try:
+            cls, meta = save_value(data, tmp / "data", materializer)  # type: ignore[arg-type]
+        except MaterializerError as exc:
+            where = f"step {step!r} output {output!r}" if step else f"artifact {name!r}"
+            raise MaterializerError(f"{where}: {exc}") from exc
+        pointer = project.artifacts.save(tmp / "data")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    model_type = getattr(cls, "ARTIFACT_TYPE", "data") == "model"
+    return {
+        "id": uuid.uuid4().hex,
+        "name": name,
+        "type": type_name(type(data)),
+        "materializer": materializer_name(cls),
+        "pointer": pointer.model_dump(),
+        "run_id": run_id,
+        "step": step,
+        "output": output,
+        "created_at": datetime.now(UTC).isoformat(),
+        "metadata": {**meta, **(metadata or {})},
+        "is_model_artifact": model_type if is_model is None else is_model,
+    }
+
+
+def _store_log(project: Any, path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        pointer = project.artifacts.save(path)
+    except MlxError:
+        return None  # the run record must still be written; the live log file stays
+    return dict(pointer.model_dump())
+
+
+def _call_hook(hook: Any, log: IO[str], *args: Any) -> None:
+    if hook is None:
+        return
+    try:
+        hook(*args) if _takes_args(hook) else hook()
+    except Exception:  # noqa: BLE001 - a broken hook must not hide the step's own outcome
+        log.write("hook failed:\n" + traceback.format_exc())
+
+
+def _takes_args(hook: Any) -> bool:
+    import inspect
+
+    try:
+        return bool(inspect.signature(hook).parameters)
+    except (TypeError, ValueError):
+        return False
+
+
+class _Tee(logging.Handler):
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream.write(self.format(record) + "\n")
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def _captured(path: Path) -> Iterator[IO[str]]:
+    """Send stdout, stderr and logging of the step to ``path`` (line-buffered, live)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    with open(path, "a", encoding="utf-8", buffering=1) as fh:
+        handler = _Tee(fh)
+        old_level = root.level
+        root.addHandler(handler)
+        if root.level > logging.INFO or root.level == logging.NOTSET:
+            root.setLevel(logging.INFO)
+        old_out, old_err = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = fh
+        try:
+            yield fh
+        finally:
+            sys.stdout, sys.stderr = old_out, old_err
+            root.removeHandler(handler)
+            root.setLevel(old_level)

@@ -1,0 +1,277 @@
+"""The materializer seam: the `BaseMaterializer` contract, the type registry, safe save and load.
+
+A materializer turns one Python value into one file or one directory and back. The executor never
+calls a materializer directly; it calls :func:`save_value` and :func:`load_value`, which
+
+- pick the materializer: explicit :func:`register` calls, looked up along the value type's MRO,
+  then structural predicates (dataclasses), then the pickle fallback with a warning;
+- stage every write in a temporary sibling of the target and ``os.replace()`` it into place, so a
+  crash never leaves half an artifact where the store would hash it;
+- turn any exception into a :class:`MaterializerError` that names the type and the materializer.
+
+Types register either as objects or as dotted names (``"numpy.ndarray"``), so the numpy and pandas
+materializers are known without importing numpy or pandas: the CLI must never import them.
+Registration is explicit (a function call), never a metaclass side effect, so what is registered
+is visible in one place (``engine/materializers/__init__.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from store.errors import MaterializerError, ValidationError, did_you_mean
+
+__all__ = [
+    "BaseMaterializer",
+    "load_value",
+    "materializer_for",
+    "materializer_name",
+    "register",
+    "register_predicate",
+    "resolve_materializer",
+    "resolve_type",
+    "save_value",
+    "type_name",
+]
+
+
+class BaseMaterializer(ABC):
+    """Save a value to a path and load it back. Subclass and :func:`register` for custom types.
+
+    Attributes:
+        ASSOCIATED_TYPES: types this materializer handles (subclasses too, through the MRO).
+        ASSOCIATED_TYPE_NAMES: the same as dotted ``"module.QualName"`` strings, for types whose
+            module must not be imported just to register them (``"numpy.ndarray"``).
+        ARTIFACT_TYPE: ``"data"`` or ``"model"``; recorded with each artifact version.
+    """
+
+    ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
+    ASSOCIATED_TYPE_NAMES: ClassVar[tuple[str, ...]] = ()
+    ARTIFACT_TYPE: ClassVar[str] = "data"
+
+    @abstractmethod
+    def save(self, data: Any, path: Path) -> None:
+        """Write ``data`` as one file at ``path`` or as a directory at ``path``.
+
+        ``path`` does not exist yet; its parent does.
+        """
+
+    @abstractmethod
+    def load(self, data_type: type, path: Path) -> Any:
+        """Read back what :meth:`save` wrote at ``path`` as an instance of ``data_type``.
+
+        A single file may be read-only (it is the DVC cache object): never write to it.
+        """
+
+    def extract_metadata(self, data: Any) -> dict[str, Any]:
+        """Return cheap, JSON-serializable facts about ``data`` (shape, length, columns, ...)."""
+        return {}
+
+
+_by_type: dict[type, type[BaseMaterializer]] = {}
+_by_name: dict[str, type[BaseMaterializer]] = {}
+_predicates: list[tuple[Callable[[type], bool], type[BaseMaterializer]]] = []
+
+
+def type_name(tp: type) -> str:
+    """Return the dotted name of a type, ``"module.QualName"`` (``"builtins.int"``)."""
+    return f"{tp.__module__}.{tp.__qualname__}"
+
+
+def materializer_name(cls: type[BaseMaterializer]) -> str:
+    """Return the dotted name recorded for a materializer class."""
+    return type_name(cls)
+
+
+def register(materializer: type[BaseMaterializer], types: Iterable[type | str] = ()) -> None:
+    """Make ``materializer`` the one used for ``types`` and their subclasses.
+
+    Args:
+        materializer: a concrete :class:`BaseMaterializer` subclass.
+        types: types or dotted type names; defaults to the materializer's ``ASSOCIATED_TYPES``
+            and ``ASSOCIATED_TYPE_NAMES``.
+
+    Later registrations of the same type win.
+
+    Raises:
+        ValidationError: ``materializer`` is not a concrete materializer or has no types.
+    """
+    _check_materializer(materializer)
+    targets = list(types) or [*materializer.ASSOCIATED_TYPES, *materializer.ASSOCIATED_TYPE_NAMES]
+    if not targets:
+        raise ValidationError(
+            f"{materializer_name(materializer)} has no ASSOCIATED_TYPES or ASSOCIATED_TYPE_NAMES;"
+            " set one of them or pass types=[...] to register()"
+        )
+    for target in targets:
+        if isinstance(target, str):
+            if "." not in target:
+                raise ValidationError(
+                    f"type name {target!r} is not qualified; write it as 'module.QualName'"
+                )
+            _by_name[target] = materializer
+            for tp in [tp for tp in _by_type if type_name(tp) == target]:
+                del _by_type[tp]
+        elif isinstance(target, type):
+            _by_type[target] = materializer
+            _by_name.pop(type_name(target), None)
+        else:
+            raise ValidationError(f"register() takes types or dotted type names, got {target!r}")
+
+
+def register_predicate(
+    predicate: Callable[[type], bool], materializer: type[BaseMaterializer]
+) -> None:
+    """Use ``materializer`` for types no registered type matches but ``predicate`` accepts.
+
+    For families of types without a common base class, such as dataclasses. Consulted after the
+    MRO lookup, later registrations first.
+    """
+    _check_materializer(materializer)
+    _predicates.append((predicate, materializer))
+
+
+def materializer_for(data_type: type) -> type[BaseMaterializer]:
+    """Return the materializer for ``data_type``.
+
+    Walks the MRO, matching registered types and dotted names; then the predicates; then falls
+    back to pickle and warns once per type.
+    """
+    for cls in inspect.getmro(data_type):
+        found = _by_type.get(cls) or _by_name.get(type_name(cls))
+        if found is not None:
+            return found
+    for predicate, materializer in reversed(_predicates):
+        if predicate(data_type):
+            return materializer
+    # Imported here because the pickle module subclasses BaseMaterializer from this one.
+    from engine.materializers.pickle import fallback_for
+
+    return fallback_for(data_type)
+
+
+def resolve_materializer(name: str) -> type[BaseMaterializer]:
+    """Import a materializer class by its dotted name (as recorded with an artifact version).
+
+    Raises:
+        MaterializerError: the name cannot be imported or is not a materializer.
+    """
+    try:
+        obj = _import_qualified(name)
+    except Exception as exc:
+        known = {materializer_name(m) for m in [*_by_type.values(), *_by_name.values()]}
+        raise MaterializerError(
+            f"cannot import materializer {name!r}: {exc}{did_you_mean(name, known)}"
+        ) from exc
+    if not (isinstance(obj, type) and issubclass(obj, BaseMaterializer)):
+        raise MaterializerError(f"{name!r} is not a BaseMaterializer subclass")
+    return obj
+
+
+def resolve_type(name: str) -> type:
+    """Import a type by its dotted name (the inverse of :func:`type_name`).
+
+    Raises:
+        MaterializerError: the name cannot be imported or is not a type.
+    """
+    try:
+        obj = _import_qualified(name)
+    except Exception as exc:
+        raise MaterializerError(f"cannot import type {name!r}: {exc}") from exc
+    if not isinstance(obj, type):
+        raise MaterializerError(f"{name!r} is not a type")
+    return obj
+
+
+def save_value(
+    data: Any, path: Path, materializer: type[BaseMaterializer] | None = None
+) -> tuple[type[BaseMaterializer], dict[str, Any]]:
+    """Write ``data`` at ``path`` (which must not exist) and return the materializer and metadata.
+
+    The materializer writes into a temporary sibling of ``path`` that is moved into place only
+    once the save and the metadata extraction have both succeeded.
+
+    Raises:
+        MaterializerError: anything went wrong; the message names the type and the materializer.
+    """
+    path = Path(path)
+    cls = materializer if materializer is not None else materializer_for(type(data))
+    what = f"{type_name(type(data))} with {materializer_name(cls)}"
+    if path.exists() or path.is_symlink():
+        raise MaterializerError(f"cannot save {what}: {path} already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        target = staging / path.name
+        instance = cls()
+        instance.save(data, target)
+        if not target.exists():
+            raise MaterializerError(f"save() wrote nothing at the path it was given ({target})")
+        metadata = instance.extract_metadata(data)
+        json.dumps(metadata, allow_nan=False)  # fail here, not later in the store
+        os.replace(target, path)
+    except Exception as exc:
+        raise MaterializerError(f"could not save {what}: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return cls, metadata
+
+
+def load_value(
+    path: Path, materializer: str | type[BaseMaterializer], data_type: str | type
+) -> Any:
+    """Load the value stored at ``path`` by ``materializer`` as ``data_type``.
+
+    Both may be given as dotted names (as recorded in an artifact-version record).
+
+    Raises:
+        MaterializerError: a name cannot be resolved or the load failed; the message names
+            the type, the path and the materializer.
+    """
+    cls = resolve_materializer(materializer) if isinstance(materializer, str) else materializer
+    tp = resolve_type(data_type) if isinstance(data_type, str) else data_type
+    try:
+        return cls().load(tp, Path(path))
+    except Exception as exc:
+        raise MaterializerError(
+            f"could not load {type_name(tp)} from {path} with {materializer_name(cls)}: {exc}"
+        ) from exc
+
+
+def _check_materializer(materializer: object) -> None:
+    if not (isinstance(materializer, type) and issubclass(materializer, BaseMaterializer)):
+        raise ValidationError(f"expected a BaseMaterializer subclass, got {materializer!r}")
+    if inspect.isabstract(materializer):
+        raise ValidationError(
+            f"{materializer_name(materializer)} is abstract; implement save() and load()"
+        )
+
+
+def _import_qualified(name: str) -> Any:
+    """Import ``"package.module.Outer.Inner"``, trying the longest importable module prefix."""
+    if name == "builtins.NoneType":  # NoneType is not reachable as an attribute of builtins
+        return type(None)
+    parts = name.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:split])
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # Only "this prefix is not a module" means try a shorter one; a module that exists
+            # but fails to import (a missing dependency) is a real error.
+            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+                continue
+            raise
+        for attr in parts[split:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise LookupError(f"no importable module in {name!r}; expected 'module.QualName'")

@@ -1,0 +1,185 @@
+"""``Model`` and ``ModelStages``: the model-control-plane API of pipelines and steps.
+
+A pipeline with ``model=Model(name=...)`` (no version) creates the next model version on each
+run and links every artifact the run produces to it. ``Model(name, version="production")``
+(or a number, or ``"latest"``) *consumes* an existing version: stage names resolve through
+``models/<name>.toml`` at the checked-out commit, so a merged promotion changes what an
+inference pipeline uses without anyone copying an artifact id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from store.errors import NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from engine.client import ArtifactVersionView
+    from store.project import Project
+
+__all__ = ["Model", "ModelStages", "ModelVersionView"]
+
+
+class ModelStages(StrEnum):
+    """The recommended stage names (stages are free-form; ``latest`` is virtual)."""
+
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+    LATEST = "latest"
+
+
+class Model:
+    """A model, optionally pinned to a version number or stage.
+
+    Args:
+        name: the model name (``models/<name>.toml`` holds its stages).
+        version: None to create a new version per run; a number, a stage name or ``latest``
+            to use an existing one.
+        description, tags, license: stored on new versions.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: int | str | ModelStages | None = None,
+        *,
+        description: str = "",
+        tags: list[str] | None = None,
+        license: str = "",
+    ) -> None:
+        from store.paths import valid_name
+
+        if not valid_name(name):
+            raise ValidationError(f"model name {name!r} must use letters, digits, '_', '.', '-'")
+        self.name = name
+        self.version = version.value if isinstance(version, ModelStages) else version
+        self.description = description
+        self.tags = list(tags or [])
+        self.license = license
+
+    @property
+    def creates_version(self) -> bool:
+        return self.version is None or isinstance(self.version, int)
+
+    def __repr__(self) -> str:
+        return f"Model(name={self.name!r}, version={self.version!r})"
+
+    # -- resolution ------------------------------------------------------------------------
+    def resolve_number(self, project: Project) -> int:
+        """The version number this model refers to (stage names through the TOML)."""
+        versions = project.index.model_versions(self.name)
+        if not versions and self.version is None:
+            raise NotFoundError("model", self.name, project.index.model_names(),
+                                hint="(no version has been recorded yet)")  # fmt: skip
+        if self.version is None or self.version == ModelStages.LATEST:
+            if not versions:
+                raise NotFoundError("model", self.name, project.index.model_names())
+            return int(versions[-1]["version"])
+        if isinstance(self.version, int) or str(self.version).isdigit():
+            return int(self.version)
+        from store.models import load_model_config
+
+        config = load_model_config(project, self.name)
+        number = config.stages.get(str(self.version))
+        if number is None:
+            raise NotFoundError(f"stage of model {self.name!r}", str(self.version),
+                                list(config.stages) + ["latest"],
+                                hint=f"(stages live in models/{self.name}.toml [stages])")  # fmt: skip
+        return int(number)
+
+    def resolve(self, project: Project) -> ModelVersionView:
+        number = self.resolve_number(project)
+        record = project.index.model_version_json(self.name, number)
+        if record is None:
+            known = [str(v["version"]) for v in project.index.model_versions(self.name)]
+            raise NotFoundError(f"version of model {self.name!r}", str(number), known)
+        return ModelVersionView(project, record)
+
+    # -- hooks used by the runner ----------------------------------------------------------
+    def _bind_for_compile(self) -> Any:
+        """What ``get_pipeline_context().model`` returns while the body compiles."""
+        if self.creates_version:
+            return self
+        from store.project import Project
+
+        return self.resolve(Project.find())
+
+    def _for_step(self, project: Project, run_id: str) -> Any:
+        """What ``get_step_context().model`` returns inside a step."""
+        if self.creates_version:
+            return self
+        return self.resolve(project)
+
+    def _version_draft(
+        self, project: Project, run_id: str, pipeline: str, metadata: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        if not self.creates_version:
+            return None
+        return {
+            "id": uuid.uuid4().hex, "name": self.name,
+            "version": self.version if isinstance(self.version, int) else None,
+            "run_id": run_id, "pipeline": pipeline,
+            "created_at": datetime.now(UTC).isoformat(), "description": self.description,
+            "metadata": metadata, "tags": self.tags,
+        }  # fmt: skip
+
+    # ZenML calls these on the step-context model of a producing run
+    def get_model_artifact(self, name: str) -> Any:
+        raise ValidationError(
+            f"model {self.name!r} is being created by this run; load artifacts of an existing "
+            "version with Model(name, version='production' | N | 'latest')"
+        )
+
+
+class ModelVersionView:
+    """One recorded model version."""
+
+    def __init__(self, project: Project, record: dict[str, Any]) -> None:
+        self._project = project
+        self.record = record
+        self.name: str = record["name"]
+        self.number: int = int(record["version"])
+        self.version = self.number
+        self.metadata: dict[str, Any] = dict(record.get("metadata", {}))
+        self.run_metadata = self.metadata
+        self.run_id: str | None = record.get("run_id")
+
+    @property
+    def stages(self) -> list[str]:
+        from store.models import load_model_config
+
+        try:
+            config = load_model_config(self._project, self.name)
+        except NotFoundError:
+            return []
+        return sorted(s for s, v in config.stages.items() if v == self.number)
+
+    def get_artifact(self, name: str) -> ArtifactVersionView:
+        refs = {**self.record.get("artifacts", {}), **self.record.get("model_artifacts", {})}
+        return self._view(name, refs)
+
+    def get_model_artifact(self, name: str) -> ArtifactVersionView:
+        return self._view(name, self.record.get("model_artifacts", {}))
+
+    def get_data_artifact(self, name: str) -> ArtifactVersionView:
+        return self._view(name, self.record.get("artifacts", {}))
+
+    def load_artifact(self, name: str) -> Any:
+        return self.get_artifact(name).load()
+
+    def _view(self, name: str, refs: dict[str, Any]) -> ArtifactVersionView:
+        from engine.client import ArtifactVersionView
+
+        if name not in refs:
+            raise NotFoundError(f"artifact of model {self.name}:{self.number}", name, list(refs))
+        record = self._project.index.artifact_by_id(refs[name]["id"])
+        if record is None:
+            raise NotFoundError("artifact", name)
+        return ArtifactVersionView(self._project, record)
+
+    def __repr__(self) -> str:
+        return f"<model {self.name}:{self.number}>"

@@ -1,0 +1,29 @@
+"""Orchestrators, one module per flavor; :func:`orchestrator_for` picks one for a stack."""
+
+from __future__ import annotations
+
+from store.config import StackConfig
+from store.errors import ConfigError
+
+from engine.orchestrators.base import Driver, Orchestrator
+
+__all__ = ["Driver", "Orchestrator", "orchestrator_for"]
+
+
+def orchestrator_for(stack: StackConfig, stack_name: str) -> Orchestrator:
+    flavor = stack.orchestrator.flavor
+    options = {"max_workers": stack.orchestrator.max_workers, "address": stack.orchestrator.address}
+    if flavor == "local":
+        from engine.orchestrators.local import LocalOrchestrator
+
+        return LocalOrchestrator(**options)
+    if flavor == "local_parallel":
+        from engine.orchestrators.parallel import ParallelOrchestrator
+
+        return ParallelOrchestrator(**options)
+    raise ConfigError(
+        f"stacks/{stack_name}.toml",
+        f"orchestrator flavor {flavor!r} is not available in this version; use 'local' "
+        "or 'local_parallel'",
+        key="orchestrator.flavor",
+    )

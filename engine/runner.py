@@ -1,0 +1,374 @@
+"""Plan and drive one pipeline run; the only writer of run records.
+
+:func:`run_pipeline` compiles the pipeline, resolves the stack, then hands a :class:`RunDriver`
+to the stack's orchestrator. The driver decides for each ready step whether the cache can serve
+it (and why not), journals progress per event under ``.git/mlx/journal`` for live views, emits
+:mod:`engine.events`, calls the hooks, and commits the run once, at the end.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine import events as ev
+from engine.caching import CachePolicy, KeyInputs, cache_key, compute_components, explain_miss
+from engine.compiler import ArtifactInput, ExternalArtifact, OutputHandle, PipelineSpec
+from engine.executor import StepResult, StepTask, store_value
+from engine.orchestrators import orchestrator_for
+from engine.pipeline import Pipeline
+from store.errors import MlxError
+from store.journal import Journal
+from store.paths import journal_dir, live_log_dir
+from store.project import Project
+from store.recorder import commit_run, fold_crashed_runs
+from store.records import ArtifactRef, CodeRef, ErrorInfo, ModelRef, RunRecord, StepRecord
+
+__all__ = ["RunDriver", "run_pipeline"]
+
+EventSink = Callable[[ev.Event], None]
+
+
+def run_pipeline(
+    project: Project,
+    pipeline: Pipeline,
+    parameters: Mapping[str, Any],
+    *,
+    stack: str | None = None,
+    enable_cache: bool | None = None,
+    on_event: EventSink | None = None,
+) -> RunRecord:
+    """Run ``pipeline`` with validated ``parameters``; return the committed run record.
+
+    A failing step does not raise: the returned record has ``status == "failed"``. Problems
+    found before anything runs (bad parameters, unknown stack) raise :class:`MlxError`.
+    """
+    fold_crashed_runs(project.runs)
+    stack_name = stack or project.active_stack_name()
+    stack_config = project.load_stack(stack_name)
+    spec = pipeline.compile(parameters)
+    orchestrator = orchestrator_for(stack_config, stack_name)
+    driver = RunDriver(project, pipeline, spec, dict(parameters), stack_name, enable_cache)
+    driver.sinks.append(on_event or (lambda e: None))
+    driver.orchestrator = orchestrator.flavor
+    driver.remote = stack_config.artifact_store.remote or None
+    driver.start()
+    try:
+        orchestrator.run(driver)
+    except BaseException as exc:  # KeyboardInterrupt or an mlx failure: record it, then re-raise
+        driver.abort(exc)
+        raise
+    finally:
+        record = driver.finish()
+    return record
+
+
+class RunDriver:
+    """State of one run while its orchestrator executes it."""
+
+    def __init__(
+        self,
+        project: Project,
+        pipeline: Pipeline,
+        spec: PipelineSpec,
+        parameters: dict[str, Any],
+        stack: str,
+        enable_cache: bool | None,
+    ) -> None:
+        self.project = project
+        self.pipeline = pipeline
+        self.spec = spec
+        self.parameters = parameters
+        self.stack = stack
+        self.enable_cache = enable_cache
+        self.orchestrator = "local"
+        self.remote: str | None = None
+        self.run_id = uuid.uuid4().hex
+        self.started = datetime.now(UTC)
+        self.sinks: list[EventSink] = []
+        self.steps: dict[str, StepRecord] = {}
+        self.drafts: dict[str, dict[str, Any]] = {}  # artifact id -> new version draft
+        self.outputs: dict[tuple[str, str], tuple[ArtifactRef, dict[str, Any]]] = {}
+        self.externals: dict[ExternalArtifact, tuple[ArtifactRef, dict[str, Any]]] = {}
+        self.model_metadata: dict[str, Any] = {}
+        self.error: ErrorInfo | None = None
+        self.journal: Journal | None = None
+        self.logs = live_log_dir(project.git.common_dir, self.run_id)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def emit(self, event: ev.Event) -> None:
+        for sink in self.sinks:
+            sink(event)
+
+    def start(self) -> None:
+        self.journal = Journal(journal_dir(self.project.git.common_dir), self.run_id)
+        self.journal.append(
+            {
+                "event": "run_started", "pid": os.getpid(), "host": socket.gethostname(),
+                "started_at": self.started.isoformat(),
+                "run": self._record("running").model_dump(mode="json", by_alias=True),
+            }
+        )  # fmt: skip
+        steps = [{"name": n, "upstream": self.upstream(n)} for n in self.order()]
+        self.emit(ev.RunStarted(run_id=self.run_id, pipeline=self.pipeline.name, steps=steps,
+                                parameters=self.parameters, stack=self.stack))  # fmt: skip
+        for inv in self.spec.invocations.values():
+            for name, source in inv.inputs.items():
+                if isinstance(source, ExternalArtifact) and source not in self.externals:
+                    draft = store_value(self.project, source.value,
+                                        source.name or f"external_{inv.name}_{name}",
+                                        run_id=self.run_id)  # fmt: skip
+                    self.drafts[draft["id"]] = draft
+                    self.externals[source] = (ArtifactRef(id=draft["id"], name=draft["name"]), draft)
+
+    def abort(self, exc: BaseException) -> None:
+        self.error = ErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__,
+                               traceback=traceback.format_exc())  # fmt: skip
+        for name in self.order():
+            if name not in self.steps:
+                self.skip(name)
+
+    def finish(self) -> RunRecord:
+        failed = self.error is not None or any(s.status == "failed" for s in self.steps.values())
+        status = "failed" if failed else "completed"
+        hook = self.pipeline.on_failure if failed else self.pipeline.on_success
+        self._hook(hook, self._first_exception() if failed else None)
+        self._hook(self.pipeline.on_cleanup, None)
+        record = self._record(status, finished=datetime.now(UTC))
+        committed = commit_run(self.project.runs, record, list(self.drafts.values()),
+                               self._model_draft())  # fmt: skip
+        if self.journal:
+            self.journal.close(remove=True)
+        duration = (committed.run.finished_at or self.started) - self.started
+        self.emit(ev.RunFinished(run_id=self.run_id, status=status,
+                                 duration=duration.total_seconds(),
+                                 error=self.error.message if self.error else None))  # fmt: skip
+        return committed.run
+
+    def _record(self, status: str, finished: datetime | None = None) -> RunRecord:
+        git = self.project.git
+        commit = git.head_commit()
+        model = getattr(self.pipeline.model, "name", None)
+        return RunRecord.model_validate({
+            "id": self.run_id, "pipeline": self.pipeline.name, "status": status,
+            "started_at": self.started, "finished_at": finished,
+            "code": CodeRef(commit=commit, dirty=bool(commit) and git.is_dirty(),
+                            branch=git.current_branch()),
+            "parameters": _jsonable(self.parameters), "stack": self.stack,
+            "orchestrator": self.orchestrator, "tags": self.pipeline.tags,
+            "config": {"enable_cache": self._pipeline_cache_enabled()},
+            "steps": [self.steps[n] for n in self.order() if n in self.steps],
+            "model": ModelRef(name=model) if model else None,
+            "error": self.error, "host": socket.gethostname(), "user": _user(),
+        })  # fmt: skip
+
+    def _model_draft(self) -> dict[str, Any] | None:
+        make = getattr(self.pipeline.model, "_version_draft", None)
+        if not callable(make):
+            return None
+        draft = make(self.project, self.run_id, self.pipeline.name, self.model_metadata)
+        return draft if isinstance(draft, dict) else None
+
+    def _first_exception(self) -> Exception:
+        failed = next((s for s in self.steps.values() if s.error), None)
+        info = self.error or (failed.error if failed else None)
+        return RuntimeError(f"{info.type}: {info.message}" if info else "run failed")
+
+    def _hook(self, hook: Callable[..., Any] | None, exc: Exception | None) -> None:
+        if hook is None:
+            return
+        import inspect
+
+        try:
+            takes = bool(inspect.signature(hook).parameters)
+            hook(exc) if takes and exc is not None else hook()
+        except Exception as hook_exc:  # noqa: BLE001 - hooks must not lose the run record
+            self.error = self.error or ErrorInfo(
+                type=type(hook_exc).__name__, message=f"hook {hook.__name__} failed: {hook_exc}",
+                traceback=traceback.format_exc())  # fmt: skip
+
+    # -- Driver protocol -------------------------------------------------------------------
+    def order(self) -> list[str]:
+        return list(self.spec.order)
+
+    def upstream(self, name: str) -> list[str]:
+        return self.spec.invocations[name].upstream
+
+    def blocked(self, name: str) -> bool:
+        """True when an upstream step did not produce its outputs."""
+        return any(
+            self.steps.get(u) is None or self.steps[u].status in ("failed", "skipped")
+            for u in self.upstream(name)
+        )
+
+    def skip(self, name: str) -> None:
+        self.steps[name] = StepRecord(name=name, status="skipped", upstream=self.upstream(name))
+        self._journal_step(self.steps[name])
+        self.emit(ev.StepSkipped(run_id=self.run_id, step=name))
+
+    def prepare(self, name: str) -> StepTask | None:
+        """Resolve inputs and the cache; return the task to run, or None when served."""
+        inv = self.spec.invocations[name]
+        inputs = {k: self._resolve(src) for k, src in inv.inputs.items()}
+        step = inv.step
+        policy = step.cache_policy or self.pipeline.cache_policy or CachePolicy()
+        components = compute_components(KeyInputs(
+            func=step.entrypoint, parameters=_jsonable(inv.parameters),
+            input_hashes={k: rec["pointer"]["md5"] for k, (_, rec) in inputs.items()},
+            outputs={o.name: f"{o.annotation!r}|{step.output_materializers.get(o.name)!r}"
+                     for o in step.outputs},
+            config={"settings": step.settings}, policy=policy, root=self.project.root,
+        ))  # fmt: skip
+        key = cache_key(components)
+        base = {
+            "name": name, "upstream": inv.upstream, "parameters": _jsonable(inv.parameters),
+            "inputs": {k: ref for k, (ref, _) in inputs.items()}, "cache_key": key,
+            "cache_components": components,
+        }  # fmt: skip
+        enabled = self._cache_enabled(step.enable_cache)
+        if enabled:
+            hit = self._lookup(key, policy)
+            if hit is not None:
+                run_id, outputs = hit
+                self.steps[name] = StepRecord.model_validate({
+                    **base, "status": "cached", "cached_from": run_id, "outputs": outputs,
+                    "started_at": datetime.now(UTC), "finished_at": datetime.now(UTC)})
+                self._remember_outputs(name, outputs)
+                self._journal_step(self.steps[name])
+                self.emit(ev.StepCached(run_id=self.run_id, step=name, cached_from=run_id))
+                return None
+        reasons = ["caching disabled"] if not enabled else self._explain(name, components)
+        self.steps[name] = StepRecord.model_validate({
+            **base, "status": "running", "started_at": datetime.now(UTC),
+            "rerun_reasons": reasons})  # fmt: skip
+        self._journal_step(self.steps[name])
+        self.emit(ev.StepStarted(run_id=self.run_id, step=name))
+        return StepTask(
+            root=str(self.project.root), run_id=self.run_id, pipeline=self.pipeline.name,
+            name=name, step=step, parameters=dict(inv.parameters),
+            inputs={k: rec for k, (_, rec) in inputs.items()},
+            log_path=str(self.logs / f"{name}.log"), model=self._step_model(),
+        )  # fmt: skip
+
+    def complete(self, result: StepResult) -> None:
+        self.model_metadata.update(result.model_metadata)
+        outputs = {}
+        for out_name, draft in result.outputs.items():
+            self.drafts[draft["id"]] = draft
+            outputs[out_name] = ArtifactRef(id=draft["id"], name=draft["name"])
+        record = StepRecord.model_validate({
+            **self.steps[result.name].model_dump(), "status": result.status,
+            "started_at": result.started_at, "finished_at": result.finished_at,
+            "outputs": outputs, "error": result.error, "metadata": _jsonable(result.metadata),
+            "log": result.log,
+        })  # fmt: skip
+        self.steps[result.name] = record
+        self._remember_outputs(result.name, outputs)
+        self._journal_step(record, [result.outputs[k] for k in outputs])
+        if result.status == "failed" and result.error:
+            self.emit(ev.StepFailed(run_id=self.run_id, step=result.name,
+                                    error=f"{result.error.type}: {result.error.message}",
+                                    traceback=result.error.traceback))  # fmt: skip
+        else:
+            duration = (result.finished_at - result.started_at).total_seconds()
+            self.emit(ev.StepFinished(run_id=self.run_id, step=result.name, duration=duration,
+                                      outputs={k: f"{v.name}:?" for k, v in outputs.items()},
+                                      rerun_reasons=record.rerun_reasons))  # fmt: skip
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _resolve(
+        self, source: OutputHandle | ArtifactInput | ExternalArtifact
+    ) -> tuple[ArtifactRef, dict[str, Any]]:
+        if isinstance(source, OutputHandle):
+            return self.outputs[(source.step, source.output)]
+        if isinstance(source, ExternalArtifact):
+            return self.externals[source]
+        record = self.project.index.artifact_by_id(source.id)
+        if record is None:
+            raise MlxError(f"artifact {source.name}:{source.version} is not on the runs ref")
+        return ArtifactRef(id=source.id, name=source.name, version=source.version), record
+
+    def _remember_outputs(self, step: str, outputs: Mapping[str, ArtifactRef]) -> None:
+        for out_name, ref in outputs.items():
+            record = self.drafts.get(ref.id) or self.project.index.artifact_by_id(ref.id)
+            if record is not None:
+                self.outputs[(step, out_name)] = (ref, record)
+
+    def _pipeline_cache_enabled(self) -> bool:
+        if self.enable_cache is not None:
+            return self.enable_cache
+        return self.pipeline.enable_cache is not False
+
+    def _cache_enabled(self, step_setting: bool | None) -> bool:
+        if self.enable_cache is False:  # --no-cache wins over everything
+            return False
+        if step_setting is not None:
+            return step_setting
+        return self._pipeline_cache_enabled()
+
+    def _lookup(self, key: str, policy: CachePolicy) -> tuple[str, dict[str, ArtifactRef]] | None:
+        index = self.project.index
+        for run_id, step_name in index.steps_with_key(key)[:5]:
+            steps = index.run_json(run_id)["steps"]
+            step = StepRecord.model_validate(next(s for s in steps if s["name"] == step_name))
+            if policy.max_age_days is not None and step.finished_at is not None:
+                if datetime.now(UTC) - step.finished_at > timedelta(days=policy.max_age_days):
+                    continue
+            if all(self._available(ref) for ref in step.outputs.values()):
+                return run_id, dict(step.outputs)
+        return None
+
+    def _available(self, ref: ArtifactRef) -> bool:
+        from store.records import DvcPointer
+
+        record = self.project.index.artifact_by_id(ref.id)
+        if record is None:
+            return False
+        pointer = DvcPointer.model_validate(record["pointer"])
+        if self.project.artifacts.exists(pointer):
+            return True
+        try:
+            return bool(self.project.artifacts.in_remote(pointer, remote=self.remote))
+        except MlxError:
+            return False
+
+    def _explain(self, name: str, components: Any) -> list[str]:
+        previous = self.project.index.last_step_run(self.pipeline.name, name)
+        if previous is None:
+            return explain_miss(components, None)
+        steps = self.project.index.run_json(previous)["steps"]
+        old = next((s for s in steps if s["name"] == name), {}).get("cache_components")
+        from store.records import CacheComponents
+
+        return explain_miss(components, CacheComponents.model_validate(old) if old else None)
+
+    def _step_model(self) -> Any:
+        model = self.pipeline.model
+        prepare = getattr(model, "_for_step", None)
+        return prepare(self.project, self.run_id) if callable(prepare) else model
+
+    def _journal_step(self, step: StepRecord, artifacts: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+        if self.journal:
+            self.journal.append({
+                "event": "step", "time": datetime.now(UTC).isoformat(),
+                "step": step.model_dump(mode="json", by_alias=True),
+                "artifacts": list(artifacts)})  # fmt: skip
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=repr))
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""

@@ -1,0 +1,394 @@
+"""The artifact store: artifact bytes in the DVC cache and DVC remotes, addressed by md5.
+
+mlx keeps every artifact's bytes in the project's DVC cache (``<cache>/files/md5/xx/yyyy``, the
+layout DVC 3 uses) and records only a :class:`~store.records.DvcPointer` on the runs ref. This
+module is the one place that talks to DVC. It is shaped by three facts (research/dvc-git.md §1-3):
+
+* ``dvc add`` writes ``.dvc`` files and ``.gitignore`` lines; we call dvc-data's ``build`` and
+  ``transfer`` directly instead, so nothing is ever written to the work tree.
+* DVC's own push is shallow and a ``.dir`` pushed alone poisons the remote (DVC then assumes its
+  entries are there), so every transfer here is ``shallow=False``: a directory always travels
+  with all of its entries.
+* Importing DVC is slow (0.2-0.4 s), so nothing DVC-related is imported at module import. Local
+  remotes (a path or ``file://`` URL) are opened with dvc-data alone; only other remotes (s3, ...)
+  open ``dvc.repo.Repo`` to honour the user's full DVC configuration and credentials.
+
+The configuration read here is ``.dvc/config`` overlaid by ``.dvc/config.local``; global and
+system DVC config files are only honoured for non-local remotes (through ``Repo``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from store.errors import (
+    ArtifactError,
+    ArtifactMissingError,
+    MlxError,
+    NotFoundError,
+    ValidationError,
+)
+from store.records import DvcPointer
+
+if TYPE_CHECKING:
+    from dvc_data.hashfile.db import HashFileDB
+    from dvc_data.hashfile.db.local import LocalHashFileDB
+    from dvc_data.hashfile.hash_info import HashInfo
+
+__all__ = ["ArtifactStore"]
+
+_SECTION_QUOTES = re.compile(r"""^'(.*)'$""")
+_REMOTE_SECTION = re.compile(r'^remote\s+"(?P<name>.+)"$')
+_OID = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
+
+
+class ArtifactStore:
+    """Bytes of artifacts in the DVC cache; nothing is ever written to the work tree."""
+
+    def __init__(self, root: Path) -> None:
+        """Open the store of the project at ``root`` (the directory holding ``.dvc/``)."""
+        self.root = Path(root).resolve()
+        self._dvc_dir = self.root / ".dvc"
+        self._config = _read_config(self._dvc_dir)
+        configured = self._config.get("cache", {}).get("dir")
+        cache_dir = _local_path(self._dvc_dir, configured) if configured else None
+        self.cache_dir: Path = cache_dir or self._dvc_dir / "cache"
+        self._remote_odbs: dict[str, HashFileDB] = {}
+
+    # -- configuration -------------------------------------------------------------------
+
+    def remotes(self) -> dict[str, str]:
+        """Return the configured DVC remotes, name -> URL (local paths made absolute)."""
+        found: dict[str, str] = {}
+        for section, values in self._config.items():
+            match = _REMOTE_SECTION.match(section)
+            if match and "url" in values:
+                url = values["url"]
+                local = _local_path(self._dvc_dir, url)
+                found[match["name"]] = str(local) if local is not None else url
+        return found
+
+    def default_remote(self) -> str | None:
+        """Return the name in ``[core] remote``, or None when no default is set."""
+        return self._config.get("core", {}).get("remote") or None
+
+    # -- local cache ---------------------------------------------------------------------
+
+    def save(self, path: Path) -> DvcPointer:
+        """Hash a file or directory into the cache and return its pointer.
+
+        Identical content is stored once. The source is copied (never moved or linked), so it
+        stays writable and the cache stays read-only.
+        """
+        from dvc_data.hashfile.build import build
+        from dvc_data.hashfile.transfer import transfer
+
+        cache = self._cache_odb()
+        source = Path(path).resolve()
+        if not source.exists():
+            raise ArtifactError(f"cannot save {source} to the DVC cache: it does not exist")
+        with _wrapped(f"saving {source} to the DVC cache {self.cache_dir}"):
+            staging, meta, obj = build(cache, str(source), cache.fs, "md5")
+            transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
+        oid = obj.hash_info.value
+        assert oid is not None and meta.size is not None
+        is_dir = obj.hash_info.isdir
+        return DvcPointer(md5=oid, size=meta.size, nfiles=meta.nfiles if is_dir else None)
+
+    def exists(self, pointer: DvcPointer) -> bool:
+        """Return True when the pointer's bytes (a ``.dir`` and all its entries) are cached."""
+        cache = self._cache_odb()
+        if not cache.exists(pointer.md5):
+            return False
+        oids = self._oids(pointer, cache)
+        return oids is not None and all(cache.exists(oid) for oid in oids)
+
+    def cache_file(self, pointer: DvcPointer, remote: str | None = None) -> Path:
+        """Return the read-only path of a single file's object in the cache.
+
+        Fetches it from ``remote`` (default: ``[core] remote``) first if it is not cached.
+
+        Raises:
+            ValidationError: the pointer is a directory (use :meth:`checkout`).
+            ArtifactMissingError: the bytes are in neither the cache nor the remote.
+        """
+        if pointer.is_dir:
+            raise ValidationError(
+                f"artifact {pointer.md5} is a directory, not a file; use checkout() instead"
+            )
+        self._ensure_cached(pointer, remote)
+        return Path(_object_path(self._cache_odb(), pointer.md5))
+
+    def read_bytes(self, pointer: DvcPointer, remote: str | None = None) -> bytes:
+        """Return the content of a small single-file artifact (a log, a metrics file)."""
+        return self.cache_file(pointer, remote).read_bytes()
+
+    def checkout(self, pointer: DvcPointer, dest: Path, remote: str | None = None) -> Path:
+        """Materialise a file or directory at ``dest`` as writable copies; return ``dest``.
+
+        Fetches missing objects first. ``dest`` must not exist; it appears whole or not at all
+        (the copy is made next to it and renamed into place).
+        """
+        from dvc_data.hashfile.checkout import checkout
+        from dvc_data.hashfile.tree import Tree
+
+        dest = Path(dest).absolute()
+        if dest.exists() or dest.is_symlink():
+            raise ArtifactError(f"cannot check out artifact {pointer.md5} to {dest}: it exists")
+        self._ensure_cached(pointer, remote)
+        cache = self._cache_odb()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        try:
+            target = staging / "out"
+            with _wrapped(f"checking out artifact {pointer.md5} to {dest}"):
+                hash_info = _hash_info(pointer)
+                obj = Tree.load(cache, hash_info) if pointer.is_dir else cache.get(pointer.md5)
+                checkout(str(target), cache.fs, obj, cache, force=True, quiet=True)
+                if pointer.is_dir:
+                    target.mkdir(exist_ok=True)  # an empty tree creates nothing
+                os.replace(target, dest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return dest
+
+    def gc(self, keep: Iterable[DvcPointer], dry: bool = False) -> list[str]:
+        """Delete every cache object not referenced by ``keep``; return the removed object ids.
+
+        Directories in ``keep`` keep their ``.dir`` and all entries. There is no grace period:
+        an object saved but not yet referenced by any pointer in ``keep`` is deleted.
+        """
+        cache = self._cache_odb()
+        kept: set[str] = set()
+        for pointer in keep:
+            kept.add(pointer.md5)
+            kept |= self._oids(pointer, cache) or set()  # .dir not cached: entries unknown
+        with _wrapped(f"collecting garbage in the DVC cache {self.cache_dir}"):
+            stored: Iterable[str] = cache.all()  # type: ignore[no-untyped-call]
+            doomed = sorted(oid for oid in stored if _OID.match(oid) and oid not in kept)
+            if not dry and doomed:
+                cache.fs.remove([_object_path(cache, oid) for oid in doomed])
+        return doomed
+
+    # -- remotes -------------------------------------------------------------------------
+
+    def fetch(self, pointers: Iterable[DvcPointer], remote: str | None = None) -> int:
+        """Download the pointers' missing objects from ``remote``; return how many moved.
+
+        Raises:
+            ArtifactMissingError: some bytes are in neither the cache nor the remote.
+        """
+        from dvc_data.hashfile.transfer import transfer
+
+        missing = [p for p in pointers if not self.exists(p)]
+        if not missing:
+            return 0
+        name = self._remote_name(remote, missing[0])
+        odb = self._remote_odb(name)
+        with _wrapped(f"fetching from DVC remote {name!r}"):
+            # dvc-data fails outright on a .dir the remote lacks; leave those to the check below.
+            his = {_hash_info(p) for p in missing if self._oids(p, odb) is not None}
+            result = transfer(odb, self._cache_odb(), his, shallow=False, cache_odb=odb)
+        still = [p.md5 for p in missing if not self.exists(p)]
+        if still:
+            raise ArtifactMissingError(
+                f"artifact(s) {', '.join(still)} are in neither the local DVC cache nor DVC "
+                f"remote {name!r} ({self._describe(name)}); push them from a machine that has them"
+            )
+        return len(result.transferred)
+
+    def push(self, pointers: Iterable[DvcPointer], remote: str | None = None) -> int:
+        """Upload the pointers' objects (a ``.dir`` always with all its entries); return count.
+
+        Raises:
+            ArtifactMissingError: a pointer's bytes are not fully in the local cache.
+        """
+        from dvc_data.hashfile.transfer import transfer
+
+        pointers = list(pointers)
+        absent = [p.md5 for p in pointers if not self.exists(p)]
+        if absent:
+            raise ArtifactMissingError(
+                f"cannot push artifact(s) {', '.join(absent)}: not (fully) in the local DVC "
+                f"cache {self.cache_dir}"
+            )
+        if not pointers:
+            return 0
+        name = self._remote_name(remote)
+        odb = self._remote_odb(name)
+        with _wrapped(f"pushing to DVC remote {name!r}"):
+            his = {_hash_info(p) for p in pointers}
+            result = transfer(self._cache_odb(), odb, his, shallow=False)
+        if result.failed:
+            raise ArtifactError(
+                f"{len(result.failed)} object(s) failed to upload to DVC remote {name!r}: "
+                + ", ".join(sorted(str(h.value) for h in result.failed))
+            )
+        return len(result.transferred)
+
+    def in_remote(self, pointer: DvcPointer, remote: str | None = None) -> bool:
+        """Return True when ``remote`` holds the pointer's bytes (a ``.dir`` and all entries)."""
+        name = self._remote_name(remote)
+        odb = self._remote_odb(name)
+        with _wrapped(f"querying DVC remote {name!r}"):
+            if not odb.exists(pointer.md5):
+                return False
+            # The local manifest is cheaper to read; the remote's is the fallback.
+            oids = self._oids(pointer, self._cache_odb()) or self._oids(pointer, odb)
+            if oids is None:
+                return False
+            present = odb.oids_exist(sorted(oids))  # type: ignore[no-untyped-call]
+            return set(present) == oids
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _cache_odb(self) -> LocalHashFileDB:
+        # Made afresh each time (it is cheap): an ODB remembers which prefix directories it
+        # created, and would fail to write after someone deleted the cache under it.
+        # "copy" so checkout never links into the read-only cache whatever [cache] type says.
+        return _local_odb(self.cache_dir, type=["copy"])
+
+    def _remote_name(self, remote: str | None, wanted: DvcPointer | None = None) -> str:
+        """Resolve ``remote`` (None: the default) to a configured name, or raise."""
+        known = self.remotes()
+        name = remote or self.default_remote()
+        if name is None:
+            what = f"artifact {wanted.md5} is not in the local DVC cache and " if wanted else ""
+            error = ArtifactMissingError if wanted else ArtifactError
+            if known:
+                raise error(
+                    f"{what}no default DVC remote is set; pass a remote name or run "
+                    f"`dvc remote default NAME` (configured: {', '.join(sorted(known))})"
+                )
+            raise error(f"{what}no DVC remote is configured; run `dvc remote add -d NAME URL`")
+        if name not in known:
+            hint = "" if remote else "(it is the [core] remote in .dvc/config)"
+            raise NotFoundError("DVC remote", name, known, hint=hint)
+        return name
+
+    def _remote_odb(self, name: str) -> HashFileDB:
+        url = self.remotes()[name]
+        local = _local_path(self._dvc_dir, url)
+        if local is not None:  # not memoised, for the same reason as the cache's ODB
+            return _local_odb(local)
+        if name not in self._remote_odbs:  # memoised: opening a Repo costs 0.3-0.4 s
+            with _wrapped(f"opening DVC remote {name!r} ({url})"):
+                self._remote_odbs[name] = self._repo_odb(name)
+        return self._remote_odbs[name]
+
+    def _repo_odb(self, name: str) -> HashFileDB:
+        from dvc.repo import Repo  # slow; only for non-local remotes, which need DVC's config
+
+        with Repo(str(self.root)) as repo:
+            odb: HashFileDB = repo.cloud.get_remote_odb(name, "push", hash_name="md5")
+        return odb
+
+    def _describe(self, name: str) -> str:
+        return self.remotes().get(name, "?")
+
+    def _ensure_cached(self, pointer: DvcPointer, remote: str | None) -> None:
+        if not self.exists(pointer):
+            self.fetch([pointer], remote)
+
+    @staticmethod
+    def _oids(pointer: DvcPointer, odb: HashFileDB) -> set[str] | None:
+        """The object ids a pointer needs: itself, plus the entries of a ``.dir``.
+
+        None when the ``.dir`` manifest cannot be read from ``odb`` (absent or corrupt).
+        """
+        if not pointer.is_dir:
+            return {pointer.md5}
+        from dvc_data.hashfile.tree import Tree
+        from dvc_objects.errors import ObjectFormatError
+
+        try:
+            tree = Tree.load(odb, _hash_info(pointer))
+        except (OSError, ObjectFormatError):
+            return None
+        return {pointer.md5} | {str(hi.value) for _key, _meta, hi in tree if hi is not None}
+
+
+def _hash_info(pointer: DvcPointer) -> HashInfo:
+    from dvc_data.hashfile.hash_info import HashInfo
+
+    return HashInfo("md5", pointer.md5)
+
+
+def _local_odb(root: Path, **config: Any) -> LocalHashFileDB:
+    """The md5 object database of a local cache or remote directory (DVC 3 layout)."""
+    from dvc_data.hashfile.db.local import LocalHashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+
+    path = os.path.join(str(root), "files", "md5")
+    odb: LocalHashFileDB = LocalHashFileDB(  # type: ignore[no-untyped-call]
+        LocalFileSystem(),  # type: ignore[no-untyped-call]
+        path,
+        hash_name="md5",
+        **config,
+    )
+    return odb
+
+
+def _object_path(odb: HashFileDB, oid: str) -> str:
+    path: str = odb.oid_to_path(oid)  # typed here; LocalHashFileDB's override is not
+    return path
+
+
+@contextmanager
+def _wrapped(action: str) -> Iterator[None]:
+    """Turn a foreign failure while ``action`` into an :class:`ArtifactError`.
+
+    DVC and its filesystems (fsspec, boto, ...) raise many unrelated exception types; at this
+    boundary the user needs what mlx was doing and the underlying message, with the cause chained.
+    """
+    try:
+        yield
+    except MlxError:
+        raise
+    except Exception as exc:
+        raise ArtifactError(f"{action} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _local_path(base: Path, url: str) -> Path | None:
+    """Return the directory a local URL or path names (relative to ``base``), else None."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme and len(parsed.scheme) > 1:  # "s3://", "ssh://"; one letter is a drive
+        return None
+    return (base / os.path.expanduser(url)).resolve()
+
+
+def _read_config(dvc_dir: Path) -> dict[str, dict[str, str]]:
+    """Read ``.dvc/config`` then ``.dvc/config.local`` (which wins) into section -> key -> value."""
+    merged: dict[str, dict[str, str]] = {}
+    for name in ("config", "config.local"):
+        parser = configparser.ConfigParser(
+            interpolation=None, strict=False, inline_comment_prefixes=("#", ";")
+        )
+        path = dvc_dir / name
+        try:
+            parser.read(path, encoding="utf-8")
+        except configparser.Error as exc:
+            raise ArtifactError(f"cannot read the DVC config {path}: {exc}") from exc
+        for section in parser.sections():
+            key = _SECTION_QUOTES.sub(r"\1", section.strip())
+            values: dict[str, Any] = dict(parser.items(section))
+            merged.setdefault(key, {}).update({k: _unquote(v) for k, v in values.items()})
+    return merged
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value

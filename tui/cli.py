@@ -1,0 +1,214 @@
+"""The ``mlx`` command line: argument parsing, dispatch, and the one error boundary.
+
+Commands import what they need inside their handlers, so ``mlx --help`` imports neither
+pydantic, dvc nor textual. Errors derived from ``MlxError`` print one clear line and exit 2
+(usage/config) or 1 (a failed run); anything else prints its traceback and says it is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+VERSION = "0.1.0"
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlx",
+        description="Local-first MLOps: pipelines in Python, run history in git, artifacts in "
+        "DVC. Without a command, opens the full-screen app.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlx {VERSION}")
+    parser.add_argument("-C", dest="cwd", metavar="DIR", help="run as if started in DIR")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create an mlx project (git + DVC + mlx.toml)")
+    p.add_argument("dir", nargs="?", default=".", help="directory (default: here)")
+    p.add_argument("--name", help="project name (default: directory name)")
+    p.set_defaults(handler="tui.commands.project:cmd_init")
+
+    p = sub.add_parser("demo", help="set up and run the iris sample project in DIR")
+    p.add_argument("dir", nargs="?", default="mlx-demo", help="directory (default: ./mlx-demo)")
+    p.set_defaults(handler="tui.commands.demo:cmd_demo")
+
+    p = sub.add_parser("run", help="run a pipeline")
+    p.add_argument("pipeline", help="pipeline name (see `mlx pipelines`)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="pipeline parameter (repeatable); values are parsed by type")  # fmt: skip
+    p.add_argument("--headless", action="store_true", help="no full-screen app (CI)")
+    p.add_argument("--stack", help="stack to run on (default: the active stack)")
+    p.add_argument("--no-cache", action="store_true", help="re-run every step")
+    p.add_argument("--json", action="store_true", help="print the finished run as JSON")
+    p.add_argument("--events", action="store_true", help="print progress as JSON lines")
+    p.set_defaults(handler="tui.commands.run:cmd_run")
+
+    sub.add_parser("pipelines", help="list the project's pipelines").set_defaults(
+        handler="tui.commands.run:cmd_pipelines"
+    )
+
+    runs = sub.add_parser("runs", help="list and inspect runs").add_subparsers(
+        dest="runs_command", metavar="ACTION", required=True
+    )
+    p = runs.add_parser("list", help="runs, newest first")
+    p.add_argument("--pipeline")
+    p.add_argument("--status", choices=["running", "completed", "failed", "crashed"])
+    p.add_argument("--limit", type=int, default=None, help="at most N runs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler="tui.commands.runs:cmd_list")
+    p = runs.add_parser("show", help="one run with its steps")
+    p.add_argument("run", help="run id or unique prefix")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler="tui.commands.runs:cmd_show")
+    p = runs.add_parser("logs", help="the log of a run's steps")
+    p.add_argument("run")
+    p.add_argument("step", nargs="?")
+    p.set_defaults(handler="tui.commands.runs:cmd_logs")
+
+    arts = sub.add_parser("artifacts", help="list, show and export artifacts").add_subparsers(
+        dest="artifacts_command", metavar="ACTION", required=True
+    )
+    p = arts.add_parser("list", help="artifact names and versions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler="tui.commands.artifacts:cmd_list")
+    p = arts.add_parser("show", help="one artifact version (NAME or NAME:VERSION)")
+    p.add_argument("artifact")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler="tui.commands.artifacts:cmd_show")
+    p = arts.add_parser("export", help="copy an artifact version's files to PATH")
+    p.add_argument("artifact")
+    p.add_argument("path")
+    p.set_defaults(handler="tui.commands.artifacts:cmd_export")
+
+    stack = sub.add_parser("stack", help="list, show and choose stacks").add_subparsers(
+        dest="stack_command", metavar="ACTION", required=True
+    )
+    stack.add_parser("list", help="stacks of the project").set_defaults(
+        handler="tui.commands.project:cmd_stack_list"
+    )
+    p = stack.add_parser("show", help="a stack's components")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(handler="tui.commands.project:cmd_stack_show")
+    p = stack.add_parser("use", help="make a stack the active one in this clone")
+    p.add_argument("name")
+    p.set_defaults(handler="tui.commands.project:cmd_stack_use")
+
+    p = sub.add_parser("gc", help="delete DVC cache objects no run record references")
+    p.add_argument("--dry-run", action="store_true")
+    p.set_defaults(handler="tui.commands.artifacts:cmd_gc")
+
+    _add_model_commands(sub)
+    return parser
+
+
+def _add_model_commands(sub: Any) -> None:
+    model = sub.add_parser("model", help="models, versions and promotion").add_subparsers(
+        dest="model_command", metavar="ACTION", required=True
+    )
+    model.add_parser("list", help="models and their stages").set_defaults(
+        handler="tui.commands.models:cmd_list"
+    )
+    p = model.add_parser("show", help="a model's versions, metrics and stages")
+    p.add_argument("name")
+    p.set_defaults(handler="tui.commands.models:cmd_show")
+    p = model.add_parser("versions", help="a model's versions")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler="tui.commands.models:cmd_versions")
+    p = model.add_parser("compare", help="compare two versions of a model")
+    p.add_argument("name")
+    p.add_argument("v1")
+    p.add_argument("v2")
+    p.set_defaults(handler="tui.commands.models:cmd_compare")
+    p = model.add_parser("promote", help="move a stage to a version (pull-request branch)")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("--to", required=True, dest="stage", metavar="STAGE")
+    p.add_argument("--direct", action="store_true", help="commit on the current branch")
+    p.add_argument("--force", action="store_true", help="archive the stage's current holder")
+    p.add_argument("--body-file", help="write the pull-request description here")
+    p.add_argument("--push", action="store_true", help="push the branch and the runs")
+    p.add_argument("--remote", default="origin")
+    p.set_defaults(handler="tui.commands.models:cmd_promote")
+
+    check = sub.add_parser("promotion", help="review promotions in CI").add_subparsers(
+        dest="promotion_command", metavar="ACTION", required=True
+    )
+    p = check.add_parser("check", help="check stage changes between BASE and HEAD")
+    p.add_argument("--base", required=True)
+    p.add_argument("--head", default="HEAD")
+    p.add_argument("--remote", default=None, help="DVC remote to look for artifacts in")
+    p.set_defaults(handler="tui.commands.models:cmd_check")
+
+    for name, text in (("push", "push DVC objects, then the runs ref"),
+                       ("pull", "fetch the runs ref (and DVC objects with --all)")):  # fmt: skip
+        p = sub.add_parser(name, help=text)
+        p.add_argument("remote", nargs="?", default="origin")
+        if name == "pull":
+            p.add_argument("--all", action="store_true", help="fetch every DVC object now")
+        p.set_defaults(handler=f"tui.commands.models:cmd_{name}")
+
+
+def _resolve(spec: str) -> Handler:
+    import importlib
+
+    module, _, func = spec.partition(":")
+    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.cwd:
+        import os
+
+        os.chdir(args.cwd)
+    try:
+        if args.command is None:
+            return _open_app()
+        return _resolve(args.handler)(args)
+    except KeyboardInterrupt:
+        print("mlx: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one boundary that renders errors
+        from store.errors import MlxError
+
+        if isinstance(exc, MlxError):
+            print(f"mlx: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        import traceback
+
+        traceback.print_exc()
+        print(f"mlx: unexpected error ({type(exc).__name__}); this is a bug in mlx, "
+              "please report it with the traceback above", file=sys.stderr)  # fmt: skip
+        return 3
+
+
+def _open_app() -> int:
+    from store.errors import ProjectNotFoundError
+    from store.project import Project
+
+    try:
+        project = Project.find()
+    except ProjectNotFoundError:
+        print("mlx: not inside an mlx project (no mlx.toml here or above).\n"
+              "  start one:        mlx init [DIR]\n"
+              "  try the demo:     mlx demo [DIR]\n"
+              "  see all commands: mlx --help", file=sys.stderr)  # fmt: skip
+        return 2
+    if not sys.stdout.isatty():
+        print("mlx: the full-screen app needs a terminal; see `mlx --help` for commands",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    from tui.app import run_tui
+
+    return run_tui(project)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

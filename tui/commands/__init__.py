@@ -1,0 +1,1 @@
+"""Handlers of the headless ``mlx`` commands, one module per command group."""

@@ -1,0 +1,121 @@
+"""``mlx artifacts list|show|export`` and ``mlx gc``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from tui.commands._format import ago, print_json, table
+
+__all__ = ["cmd_export", "cmd_gc", "cmd_list", "cmd_show"]
+
+
+def _split(label: str) -> tuple[str, int | None]:
+    from store.errors import ValidationError
+
+    name, _, version = label.partition(":")
+    if not version or version == "latest":
+        return name, None
+    if not version.isdigit():
+        raise ValidationError(f"{label!r}: the version must be a number (NAME:3) or 'latest'")
+    return name, int(version)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from store.project import Project
+
+    project = Project.find()
+    rows = project.index.artifact_names()
+    if args.json:
+        print_json([{"name": n, "versions": c, "latest": v} for n, c, v in rows])
+        return 0
+    if not rows:
+        print("no artifacts yet; they are created by `mlx run PIPELINE`")
+        return 0
+    print(table(["ARTIFACT", "VERSIONS", "LATEST"], rows))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from store.project import Project
+
+    project = Project.find()
+    record = project.index.artifact_json(*_split(args.artifact))
+    if args.json:
+        print_json(record)
+        return 0
+    print(describe_artifact(project, record))
+    return 0
+
+
+def describe_artifact(project: Any, record: dict[str, Any]) -> str:
+    from store.records import DvcPointer
+
+    pointer = DvcPointer.model_validate(record["pointer"])
+    local = "in local cache" if project.artifacts.exists(pointer) else "not in local cache"
+    lines = [
+        f"artifact     {record['name']}:{record['version']}"
+        + ("  (model artifact)" if record.get("is_model_artifact") else ""),
+        f"type         {record['type']}",
+        f"materializer {record['materializer']}",
+        f"dvc          md5={pointer.md5} size={pointer.size}"
+        + (f" nfiles={pointer.nfiles}" if pointer.nfiles else "") + f" ({local})",
+        f"created      {record['created_at']} ({ago(record['created_at'])})",
+    ]
+    if record.get("run_id"):
+        lines.append(f"produced by  run {record['run_id'][:8]} step {record.get('step')} "
+                     f"output {record.get('output')}")  # fmt: skip
+    if record.get("model"):
+        lines.append(f"model        {record['model']['name']}:{record['model'].get('version')}")
+    for key, value in (record.get("metadata") or {}).items():
+        lines.append(f"  {key}: {value}")
+    consumers = project.index.artifact_uses(record["id"], "input")
+    if consumers:
+        lines.append("consumed by  " + ", ".join(f"{r[:8]}/{s}" for r, s in consumers[:10]))
+    return "\n".join(lines)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from store.errors import MlxError
+    from store.project import Project
+    from store.records import DvcPointer
+
+    project = Project.find()
+    record = project.index.artifact_json(*_split(args.artifact))
+    dest = Path(args.path)
+    if dest.exists():
+        raise MlxError(f"{dest} already exists; choose a new path (nothing was written)")
+    pointer = DvcPointer.model_validate(record["pointer"])
+    project.artifacts.checkout(pointer, dest)
+    kind = "directory" if pointer.is_dir else "file"
+    print(f"exported {record['name']}:{record['version']} ({record['type']}) as {kind} {dest}")
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from store.project import Project
+    from store.records import DvcPointer
+
+    project = Project.find()
+    keep = []
+    for name, _, _ in project.index.artifact_names():
+        keep += [DvcPointer.model_validate(a["pointer"])
+                 for a in project.index.artifact_versions(name)]  # fmt: skip
+    for summary in project.index.list_runs():
+        for step in project.index.run_json(summary.id).get("steps", []):
+            if step.get("log"):
+                keep.append(DvcPointer.model_validate(step["log"]))
+    from tui.commands.runs import live_runs
+
+    if live_runs(project):
+        from store.errors import MlxError
+
+        raise MlxError("a run is in progress; run `mlx gc` when it has finished")
+    removed = project.artifacts.gc(keep, dry=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(removed)} unreferenced object(s) from {project.artifacts.cache_dir}; "
+          f"kept everything referenced by {project.config.project.runs_ref}")  # fmt: skip
+    print("note: plain `dvc gc` does not see mlx runs; if you use it, add "
+          f"`--rev {project.config.project.runs_ref}`")  # fmt: skip
+    return 0

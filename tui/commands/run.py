@@ -1,0 +1,83 @@
+"""``mlx run PIPELINE`` and ``mlx pipelines``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tui.commands._format import print_json, table
+
+__all__ = ["cmd_pipelines", "cmd_run", "parse_params"]
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    from store.errors import ValidationError
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"-p {pair!r}: expected KEY=VALUE (e.g. -p lr=0.05)")
+        out[key.strip()] = value
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.discovery import get_pipeline
+    from engine.runner import run_pipeline
+    from store.project import Project
+    from tui.commands.runs import run_json
+    from tui.headless import EventPrinter, JsonEventPrinter, LivePrinter, write_step_summary
+
+    project = Project.find()
+    pipeline = get_pipeline(project, args.pipeline)
+    parameters = pipeline.validate_parameters(parse_params(args.param))
+    if args.stack:
+        project.load_stack(args.stack)  # unknown stack: fail before anything runs
+    printer: Any
+    if args.events:
+        printer = JsonEventPrinter()
+    elif sys.stderr.isatty() and not args.json:
+        printer = LivePrinter()
+    else:
+        printer = EventPrinter()
+    record = run_pipeline(project, pipeline, parameters, stack=args.stack,
+                          enable_cache=False if args.no_cache else None,
+                          on_event=printer)  # fmt: skip
+    data = run_json(record.model_dump(mode="json", by_alias=True))
+    write_step_summary(data)
+    if args.json:
+        print_json(data)
+    elif not args.events:
+        _print_outputs(data)
+    return 0 if record.status == "completed" else 1
+
+
+def _print_outputs(data: dict[str, Any]) -> None:
+    rows = [(s["name"], k, v) for s in data["steps"] for k, v in s["outputs"].items()]
+    if rows:
+        sys.stderr.write(table(["STEP", "OUTPUT", "ARTIFACT"], rows) + "\n")
+    failed = next((s for s in data["steps"] if s.get("error")), None)
+    if failed and failed["error"].get("traceback"):
+        sys.stderr.write(f"\nstep {failed['name']} failed:\n{failed['error']['traceback']}")
+        sys.stderr.write(f"full log: mlx runs logs {data['id'][:8]} {failed['name']}\n")
+
+
+def cmd_pipelines(args: argparse.Namespace) -> int:
+    from engine.discovery import discover_pipelines
+    from store.project import Project
+
+    project = Project.find()
+    rows = []
+    for name, pipe in sorted(discover_pipelines(project).items()):
+        params = ", ".join(
+            f"{p.name}: {p.annotation}" + ("" if p.required else f" = {p.default!r}")
+            for p in pipe.parameter_specs()
+        )
+        rows.append((name, params or "-", ", ".join(pipe.tags) or "-"))
+    if not rows:
+        print("no pipelines found in " + ", ".join(project.config.project.pipelines))
+        return 0
+    print(table(["PIPELINE", "PARAMETERS", "TAGS"], rows))
+    return 0

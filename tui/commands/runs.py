@@ -1,0 +1,178 @@
+"""``mlx runs list|show|logs``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tui.commands._format import GLYPHS, ago, duration, print_json, table
+
+__all__ = ["cmd_list", "cmd_logs", "cmd_show", "run_json"]
+
+
+def _project() -> Any:
+    from store.project import Project
+    from store.recorder import fold_crashed_runs
+
+    project = Project.find()
+    fold_crashed_runs(project.runs)
+    return project
+
+
+def live_runs(project: Any) -> list[dict[str, Any]]:
+    """Runs in progress right now (from their journals)."""
+    from store.journal import read_journals
+    from store.paths import journal_dir
+
+    out = []
+    for state in read_journals(journal_dir(project.git.common_dir)):
+        if state.alive:
+            steps = list(state.steps().values())
+            out.append({**state.header["run"], "steps": steps, "status": "running"})
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    project = _project()
+    rows = project.index.list_runs(pipeline=args.pipeline, status=args.status, limit=args.limit)
+    runs = [r.as_json() for r in rows]
+    if args.status in (None, "running"):
+        live = [
+            {"id": r["id"], "pipeline": r["pipeline"], "status": "running",
+             "started_at": r["started_at"], "finished_at": None,
+             "steps_total": len(r["steps"]), "stack": r.get("stack"),
+             "steps_done": sum(s["status"] in ("completed", "cached") for s in r["steps"]),
+             "steps_cached": sum(s["status"] == "cached" for s in r["steps"]),
+             "code_commit": (r.get("code") or {}).get("commit"),
+             "dirty": (r.get("code") or {}).get("dirty", False)}
+            for r in live_runs(project)
+            if args.pipeline in (None, r["pipeline"])
+        ]  # fmt: skip
+        runs = live + runs
+    if args.json:
+        print_json(runs)
+        return 0
+    if not runs:
+        print("no runs yet; start one with `mlx run PIPELINE`")
+        return 0
+    body = [
+        (f"{GLYPHS.get(r['status'], '?')} {r['status']}", r["id"][:8], r["pipeline"],
+         ago(r["started_at"]), duration(r["started_at"], r["finished_at"]),
+         f"{r['steps_done']}/{r['steps_total']}" + (f" ({r['steps_cached']} cached)"
+                                                    if r["steps_cached"] else ""),
+         r["stack"] or "-", (r["code_commit"] or "-")[:8] + ("*" if r["dirty"] else ""))
+        for r in runs
+    ]  # fmt: skip
+    sys.stdout.write(
+        table(["STATUS", "ID", "PIPELINE", "STARTED", "DURATION", "STEPS", "STACK", "COMMIT"], body)
+        + "\n"
+    )
+    return 0
+
+
+def run_json(run: dict[str, Any]) -> dict[str, Any]:
+    """The stable JSON form of a run for scripts (`runs show --json`, `run --json`)."""
+
+    def label(ref: dict[str, Any]) -> str:
+        return f"{ref['name']}:{ref.get('version') if ref.get('version') is not None else '?'}"
+
+    steps = []
+    for s in run.get("steps", []):
+        steps.append({
+            "name": s["name"], "status": s["status"], "started_at": s.get("started_at"),
+            "finished_at": s.get("finished_at"), "upstream": s.get("upstream", []),
+            "parameters": s.get("parameters", {}),
+            "inputs": {k: label(v) for k, v in (s.get("inputs") or {}).items()},
+            "outputs": {k: label(v) for k, v in (s.get("outputs") or {}).items()},
+            "cached_from": s.get("cached_from"), "rerun_reasons": s.get("rerun_reasons", []),
+            "metadata": s.get("metadata", {}), "error": s.get("error"),
+        })  # fmt: skip
+    keys = ("id", "pipeline", "status", "started_at", "finished_at", "parameters", "stack",
+            "orchestrator", "tags", "code", "model", "error", "host", "user")  # fmt: skip
+    return {**{k: run.get(k) for k in keys}, "steps": steps}
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    project = _project()
+    run = _find_run(project, args.run)
+    data = run_json(run)
+    if args.json:
+        print_json(data)
+        return 0
+    print(describe_run(data))
+    return 0
+
+
+def _find_run(project: Any, run_id: str) -> dict[str, Any]:
+    for live in live_runs(project):
+        if live["id"].startswith(run_id):
+            return live
+    return dict(project.index.run_json(run_id))
+
+
+def describe_run(data: dict[str, Any]) -> str:
+    code = data.get("code") or {}
+    lines = [
+        f"run       {data['id']}",
+        f"pipeline  {data['pipeline']}",
+        f"status    {GLYPHS.get(data['status'], '?')} {data['status']}",
+        f"started   {data['started_at']} ({ago(data['started_at'])}), "
+        f"took {duration(data['started_at'], data['finished_at'])}",
+        f"stack     {data.get('stack')} ({data.get('orchestrator')})",
+        f"commit    {code.get('commit') or '(no commit yet)'}"
+        + (" with uncommitted changes" if code.get("dirty") else ""),
+    ]
+    if data.get("parameters"):
+        params = ", ".join(f"{k}={v!r}" for k, v in data["parameters"].items())
+        lines.append(f"params    {params}")
+    if data.get("model"):
+        lines.append(f"model     {data['model']['name']}:{data['model'].get('version')}")
+    rows = []
+    for s in data["steps"]:
+        if s["status"] == "cached":
+            note = f"cached from run {s['cached_from'][:8]}"
+        elif s["status"] == "completed":
+            note = "re-ran: " + "; ".join(s["rerun_reasons"]) if s["rerun_reasons"] else ""
+        elif s["error"]:
+            note = f"{s['error']['type']}: {s['error']['message']}"
+        else:
+            note = ""
+        outputs = ", ".join(f"{k}={v}" for k, v in s["outputs"].items()) or "-"
+        rows.append((GLYPHS.get(s["status"], "?"), s["name"], s["status"],
+                     duration(s["started_at"], s["finished_at"]), outputs, note))  # fmt: skip
+    lines += ["", table(["", "STEP", "STATUS", "TIME", "OUTPUTS", "NOTE"], rows)]
+    if data.get("error") and not any(s["error"] for s in data["steps"]):
+        lines += ["", f"error: {data['error']['type']}: {data['error']['message']}"]
+    failed = next((s for s in data["steps"] if s["error"] and s["error"].get("traceback")), None)
+    if failed:
+        lines += ["", f"traceback of step {failed['name']}:", failed["error"]["traceback"].rstrip()]
+    return "\n".join(lines)
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from store.errors import NotFoundError
+    from store.paths import live_log_dir
+    from store.records import DvcPointer
+
+    project = _project()
+    run = _find_run(project, args.run)
+    names = [s["name"] for s in run.get("steps", [])]
+    if args.step and args.step not in names:
+        raise NotFoundError(f"step of run {run['id'][:8]}", args.step, names)
+    for step in run.get("steps", []):
+        if args.step not in (None, step["name"]):
+            continue
+        live = live_log_dir(project.git.common_dir, run["id"]) / f"{step['name']}.log"
+        if step.get("log"):
+            text = project.artifacts.read_bytes(DvcPointer(**step["log"])).decode(errors="replace")
+        elif live.is_file():
+            text = live.read_text(errors="replace")
+        else:
+            text = "(no output)\n" if step["status"] != "cached" else (
+                f"(cached from run {step['cached_from'][:8]}: "
+                f"see `mlx runs logs {step['cached_from'][:8]} {step['name']}`)\n")  # fmt: skip
+        if args.step is None:
+            sys.stdout.write(f"==> {step['name']} <==\n")
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    return 0
