@@ -24,6 +24,7 @@ def discover_pipelines(project: Project) -> dict[str, Pipeline]:
     root = str(project.root)
     if root not in sys.path:
         sys.path.insert(0, root)
+    _forget_foreign_modules(project)
     found: dict[str, Pipeline] = {}
     for entry in project.config.project.pipelines:
         for module in _modules(entry, project):
@@ -31,6 +32,17 @@ def discover_pipelines(project: Project) -> dict[str, Pipeline]:
                 if isinstance(value, Pipeline):
                     found.setdefault(value.name, value)
     return found
+
+
+def _forget_foreign_modules(project: Project) -> None:
+    """Drop cached pipeline modules imported from another project (tests, the TUI)."""
+    for entry in project.config.project.pipelines:
+        top = entry.split(".")[0]
+        module = sys.modules.get(top)
+        origin = getattr(module, "__file__", None) or ""
+        if module is not None and not origin.startswith(str(project.root)):
+            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+                del sys.modules[name]
 
 
 def get_pipeline(project: Project, name: str) -> Pipeline:

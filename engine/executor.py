@@ -137,12 +137,13 @@ def _store_outputs(
                 f"({', '.join(s.name for s in specs)}) but returned {got}"
             )
         values = {s.name: v for s, v in zip(specs, value, strict=True)}
+    names = {s.name: s.artifact_name(task.pipeline, task.name) for s in specs}
     values.update(ctx.extra_outputs)
     drafts = {}
     for name, data in values.items():
         materializer = task.step.output_materializers.get(name)
         drafts[name] = store_value(
-            project, data, name, materializer=materializer,
+            project, data, names.get(name, name), materializer=materializer,
             run_id=task.run_id, step=task.name, output=name,
             metadata=ctx.output_metadata.get(name, {}),
             is_model=_is_model_output(task.step, name),

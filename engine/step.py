@@ -41,6 +41,11 @@ class OutputSpec:
     name: str
     annotation: Any = Any
     is_model_artifact: bool | None = None
+    explicit: bool = False  # named with Annotated: the artifact takes this name
+
+    def artifact_name(self, pipeline: str, step: str) -> str:
+        """Artifact name of this output: its own name, or ``<pipeline>.<step>.<output>``."""
+        return self.name if self.explicit else f"{pipeline}.{step}.{self.name}"
 
 
 class Step(Generic[P, R]):
@@ -188,8 +193,8 @@ def _one_output(annotation: Any, default: str) -> OutputSpec:
     if get_origin(annotation) is Annotated:
         base, *meta = get_args(annotation)
         config = next((m for m in meta if isinstance(m, ArtifactConfig)), ArtifactConfig())
-        name = next((m for m in meta if isinstance(m, str)), config.name or default)
-        return OutputSpec(name, base, config.is_model_artifact)
+        name = next((m for m in meta if isinstance(m, str)), config.name)
+        return OutputSpec(name or default, base, config.is_model_artifact, explicit=bool(name))
     return OutputSpec(default, annotation)
 
 

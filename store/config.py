@@ -57,11 +57,11 @@ class ProjectConfig(_Config):
 class OrchestratorConfig(_Config):
     """The ``[orchestrator]`` table of a stack."""
 
-    flavor: Literal["local", "local_parallel", "dask"] = Field(
-        default="local", description="local: in-process; local_parallel: process pool; dask."
+    flavor: Literal["local", "local_parallel"] = Field(
+        default="local",
+        description="local: in-process, one step at a time; local_parallel: a process pool.",
     )
     max_workers: int | None = Field(default=None, ge=1, description="Parallel workers.")
-    address: str | None = Field(default=None, description="dask scheduler address.")
 
 
 class ArtifactStoreConfig(_Config):

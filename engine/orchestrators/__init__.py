@@ -12,7 +12,7 @@ __all__ = ["Driver", "Orchestrator", "orchestrator_for"]
 
 def orchestrator_for(stack: StackConfig, stack_name: str) -> Orchestrator:
     flavor = stack.orchestrator.flavor
-    options = {"max_workers": stack.orchestrator.max_workers, "address": stack.orchestrator.address}
+    options = {"max_workers": stack.orchestrator.max_workers}
     if flavor == "local":
         from engine.orchestrators.local import LocalOrchestrator
 
@@ -21,9 +21,5 @@ def orchestrator_for(stack: StackConfig, stack_name: str) -> Orchestrator:
         from engine.orchestrators.parallel import ParallelOrchestrator
 
         return ParallelOrchestrator(**options)
-    raise ConfigError(
-        f"stacks/{stack_name}.toml",
-        f"orchestrator flavor {flavor!r} is not available in this version; use 'local' "
-        "or 'local_parallel'",
-        key="orchestrator.flavor",
-    )
+    raise ConfigError(f"stacks/{stack_name}.toml", f"unknown orchestrator flavor {flavor!r}",
+                      key="orchestrator.flavor")  # fmt: skip

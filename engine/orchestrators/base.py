@@ -32,9 +32,8 @@ class Orchestrator(ABC):
 
     flavor: ClassVar[str]
 
-    def __init__(self, max_workers: int | None = None, address: str | None = None) -> None:
+    def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = max_workers
-        self.address = address
 
     def run(self, driver: Driver) -> None:
         self._run(driver)

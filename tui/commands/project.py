@@ -48,8 +48,7 @@ def cmd_stack_show(args: argparse.Namespace) -> int:
     print(f"stack {name}{active}: {stack.description}")
     print(f"  orchestrator   flavor={stack.orchestrator.flavor}"
           + (f" max_workers={stack.orchestrator.max_workers}"
-             if stack.orchestrator.max_workers else "")
-          + (f" address={stack.orchestrator.address}" if stack.orchestrator.address else ""))
+             if stack.orchestrator.max_workers else ""))
     remote = stack.artifact_store.remote or project.artifacts.default_remote() or "(none)"
     print(f"  artifact store DVC cache {project.artifacts.cache_dir}, remote {remote}")
     return 0

@@ -1,0 +1,1 @@
+"""Fixtures of the CLI tests live in tests/conftest.py."""

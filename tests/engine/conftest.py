@@ -1,0 +1,1 @@
+"""Fixtures of the engine tests live in tests/conftest.py."""

@@ -1,0 +1,1 @@
+"""Fixtures of the store tests live in tests/conftest.py."""
