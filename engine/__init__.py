@@ -16,7 +16,6 @@ from engine.pipeline import Pipeline, pipeline
 from engine.step import ArtifactConfig, BaseStep, Step, step
 from store.errors import MlxError
 
-
 __all__ = [
     "ArtifactConfig",
     "ArtifactVersionView",
@@ -31,6 +30,7 @@ __all__ = [
     "ModelVersionView",
     "Pipeline",
     "PipelineRunView",
+    "Step",
     "StepContext",
     "get_pipeline_context",
     "get_step_context",

@@ -37,9 +37,9 @@ def save_artifact(data: Any, name: str, *, materializer: type | None = None,
         return None
     from engine.client import ArtifactVersionView
     from engine.executor import store_value
+    from store.project import Project
     from store.recorder import commit_run
     from store.records import RunRecord
-    from store.project import Project
 
     project = project or Project.find()
     draft = store_value(project, data, name, materializer=materializer, metadata=metadata,

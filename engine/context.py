@@ -37,6 +37,12 @@ class StepContext:
     model_metadata: dict[str, Any] = field(default_factory=dict)
     extra_outputs: dict[str, Any] = field(default_factory=dict)
     output_names: list[str] = field(default_factory=list)
+    stage_requests: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def model_version(self) -> Any:
+        """ZenML's older name for :attr:`model`."""
+        return self.model
 
     @property
     def pipeline_run(self) -> _Named:

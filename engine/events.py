@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "Event",
+    "ModelPromoted",
     "RunFinished",
     "RunStarted",
     "StepCached",
@@ -73,6 +74,17 @@ class StepFailed(Event):
 class StepSkipped(Event):
     kind: ClassVar[str] = "step_skipped"
     step: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelPromoted(Event):
+    kind: ClassVar[str] = "model_promoted"
+    model: str
+    version: int
+    stage: str
+    mode: str
+    branch: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,6 +55,7 @@ class StepResult:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> artifact draft
     metadata: dict[str, Any] = field(default_factory=dict)
     model_metadata: dict[str, Any] = field(default_factory=dict)
+    stage_requests: list[tuple[str, bool]] = field(default_factory=list)
     error: ErrorInfo | None = None
     log: dict[str, Any] | None = None
 
@@ -109,6 +110,7 @@ def execute_step(task: StepTask) -> StepResult:
             result.outputs = _store_outputs(project, task, ctx, value)
             result.metadata = dict(ctx.metadata)
             result.model_metadata = dict(ctx.model_metadata)
+            result.stage_requests = list(ctx.stage_requests)
             _call_hook(task.step.on_success, log)
         except Exception as exc:  # noqa: BLE001 - user code failed: record it, fail the step
             trace = traceback.format_exc()
@@ -131,7 +133,9 @@ def _store_outputs(
         values = {specs[0].name: value}
     else:
         if not isinstance(value, tuple | list) or len(value) != len(specs):
-            got = f"{len(value)} values" if isinstance(value, tuple | list) else type(value).__name__
+            got = (
+                f"{len(value)} values" if isinstance(value, tuple | list) else type(value).__name__
+            )
             raise MlxError(
                 f"step {task.name!r} declares {len(specs)} outputs "
                 f"({', '.join(s.name for s in specs)}) but returned {got}"

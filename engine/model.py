@@ -127,6 +127,20 @@ class Model:
             "metadata": metadata, "tags": self.tags,
         }  # fmt: skip
 
+    def set_stage(self, stage: str | ModelStages, force: bool = False) -> None:
+        """Propose this run's new version for ``stage`` (done when the run is committed).
+
+        The promotion lands as ``mlx model promote`` would: a pull-request branch, or a direct
+        commit when ``mlx.toml`` says ``promotion = "direct"``.
+        """
+        from engine.context import current_step_context
+
+        ctx = current_step_context()
+        if ctx is None:
+            raise ValidationError("Model.set_stage() of a new version works inside a step; "
+                                  "use `mlx model promote` for existing versions")  # fmt: skip
+        ctx.stage_requests.append((str(getattr(stage, "value", stage)), force))
+
     # ZenML calls these on the step-context model of a producing run
     def get_model_artifact(self, name: str) -> Any:
         raise ValidationError(
@@ -171,6 +185,13 @@ class ModelVersionView:
     def load_artifact(self, name: str) -> Any:
         return self.get_artifact(name).load()
 
+    def set_stage(self, stage: str | ModelStages, force: bool = False) -> Any:
+        """Promote this version now (branch or direct commit, per ``mlx.toml``)."""
+        from store.promotion import promote
+
+        return promote(self._project, self.name, self.number,
+                       str(getattr(stage, "value", stage)), force=force)  # fmt: skip
+
     def _view(self, name: str, refs: dict[str, Any]) -> ArtifactVersionView:
         from engine.client import ArtifactVersionView
 
@@ -181,5 +202,17 @@ class ModelVersionView:
             raise NotFoundError("artifact", name)
         return ArtifactVersionView(self._project, record)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # process-pool workers rebuild the view on their own project handle
+        return (_rebuild_view, (str(self._project.root), self.record))
+
     def __repr__(self) -> str:
         return f"<model {self.name}:{self.number}>"
+
+
+def _rebuild_view(root: str, record: dict[str, Any]) -> ModelVersionView:
+    from pathlib import Path
+
+    from store.project import Project
+
+    return ModelVersionView(Project(Path(root)), record)

@@ -97,6 +97,7 @@ class RunDriver:
         self.outputs: dict[tuple[str, str], tuple[ArtifactRef, dict[str, Any]]] = {}
         self.externals: dict[ExternalArtifact, tuple[ArtifactRef, dict[str, Any]]] = {}
         self.model_metadata: dict[str, Any] = {}
+        self.stage_requests: list[tuple[str, bool]] = []
         self.error: ErrorInfo | None = None
         self.journal: Journal | None = None
         self.logs = live_log_dir(project.git.common_dir, self.run_id)
@@ -145,11 +146,27 @@ class RunDriver:
                                self._model_draft())  # fmt: skip
         if self.journal:
             self.journal.close(remove=True)
+        if committed.model_version is not None and status == "completed":
+            self._promote(committed.model_version.name, committed.model_version.version)
         duration = (committed.run.finished_at or self.started) - self.started
         self.emit(ev.RunFinished(run_id=self.run_id, status=status,
                                  duration=duration.total_seconds(),
                                  error=self.error.message if self.error else None))  # fmt: skip
         return committed.run
+
+    def _promote(self, model: str, version: int) -> None:
+        """Carry out ``Model.set_stage`` requests of the steps, now that the number exists."""
+        from store.promotion import promote
+
+        for stage, force in self.stage_requests:
+            try:
+                result = promote(self.project, model, version, stage, force=force)
+            except MlxError as exc:
+                self.emit(ev.ModelPromoted(run_id=self.run_id, model=model, version=version,
+                                           stage=stage, mode="", error=str(exc)))  # fmt: skip
+                continue
+            self.emit(ev.ModelPromoted(run_id=self.run_id, model=model, version=version,
+                                       stage=stage, mode=result.mode, branch=result.branch))  # fmt: skip
 
     def _record(self, status: str, finished: datetime | None = None) -> RunRecord:
         git = self.project.git
@@ -258,6 +275,7 @@ class RunDriver:
 
     def complete(self, result: StepResult) -> None:
         self.model_metadata.update(result.model_metadata)
+        self.stage_requests += result.stage_requests
         outputs = {}
         for out_name, draft in result.outputs.items():
             self.drafts[draft["id"]] = draft

@@ -49,6 +49,8 @@ class EventPrinter:
             return f"  {GLYPHS['skipped']} {event.step} skipped (an upstream step failed)"
         if kind == "run_finished":
             return f"run {event.run_id[:8]} {event.status} in {seconds_text(event.duration)}"
+        if kind == "model_promoted":
+            return describe_promotion(event)
         return ""
 
 
@@ -109,11 +111,22 @@ class LivePrinter:
             self.rows[event.step] = [GLYPHS["failed"], "failed", "", event.error[:80]]
         elif kind == "step_skipped":
             self.rows[event.step] = [GLYPHS["skipped"], "skipped", "", ""]
+        if kind == "model_promoted":
+            self.console.print(describe_promotion(event))
         self.live.update(self._render(), refresh=True)
         if kind == "run_finished":
             self.live.stop()
             self.console.print(f"run {event.run_id[:8]} {event.status} in "
                                f"{seconds_text(event.duration)}")  # fmt: skip
+
+
+def describe_promotion(event: Any) -> str:
+    target = f"{event.model}:{event.version} -> {event.stage}"
+    if event.error:
+        return f"  promotion {target} refused: {event.error}"
+    if event.mode == "pull-request":
+        return f"  promotion {target} proposed on branch {event.branch} (open a pull request)"
+    return f"  promotion {target} committed on branch {event.branch}"
 
 
 def write_step_summary(run: dict[str, Any]) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from engine.orchestrators.base import Driver, Orchestrator
 from store.config import StackConfig
 from store.errors import ConfigError
-
-from engine.orchestrators.base import Driver, Orchestrator
 
 __all__ = ["Driver", "Orchestrator", "orchestrator_for"]
 

@@ -1,0 +1,1 @@
+"""Pipelines of the iris sample project (every module here is searched by mlx)."""

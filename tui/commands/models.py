@@ -1,0 +1,202 @@
+"""``mlx model ...``, ``mlx promotion check``, ``mlx push`` and ``mlx pull``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tui.commands._format import ago, print_json, table
+
+__all__ = [
+    "cmd_check", "cmd_compare", "cmd_list", "cmd_promote", "cmd_pull", "cmd_push", "cmd_show",
+    "cmd_versions",
+]  # fmt: skip
+
+
+def _project() -> Any:
+    from store.project import Project
+
+    return Project.find()
+
+
+def _stages_of(project: Any, name: str) -> dict[str, int]:
+    from store.errors import NotFoundError
+    from store.models import load_model_config
+
+    try:
+        return dict(load_model_config(project, name).stages)
+    except NotFoundError:
+        return {}
+
+
+def _known_models(project: Any) -> list[str]:
+    from store.models import model_config_names
+
+    return sorted(set(model_config_names(project)) | set(project.index.model_names()))
+
+
+def _versions(project: Any, name: str) -> list[dict[str, Any]]:
+    from store.errors import NotFoundError
+
+    versions = project.index.model_versions(name)
+    if not versions and name not in _known_models(project):
+        raise NotFoundError("model", name, _known_models(project), hint="(see `mlx model list`)")
+    return versions
+
+
+def _metrics(version: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in (version.get("metadata") or {}).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    project = _project()
+    rows = []
+    for name in _known_models(project):
+        versions = project.index.model_versions(name)
+        stages = ", ".join(f"{s}=v{v}" for s, v in sorted(_stages_of(project, name).items()))
+        rows.append((name, len(versions), f"v{versions[-1]['version']}" if versions else "-",
+                     stages or "-"))  # fmt: skip
+    if not rows:
+        print("no models yet: add models/<name>.toml, or run a pipeline with model=Model(name=...)")
+        return 0
+    print(table(["MODEL", "VERSIONS", "LATEST", "STAGES"], rows))
+    return 0
+
+
+def _version_rows(project: Any, name: str) -> tuple[list[str], list[list[Any]]]:
+    versions = _versions(project, name)
+    stages = _stages_of(project, name)
+    metric_names = sorted({m for v in versions for m in _metrics(v)})
+    rows = []
+    for v in reversed(versions):
+        held = [s for s, n in stages.items() if n == v["version"]]
+        metrics = _metrics(v)
+        rows.append([f"v{v['version']}", ", ".join(held) or "-",
+                     *(f"{metrics[m]:.4g}" if m in metrics else "-" for m in metric_names),
+                     (v.get("run_id") or "-")[:8], ago(v.get("created_at"))])  # fmt: skip
+    return ["VERSION", "STAGES", *(m.upper() for m in metric_names), "RUN", "CREATED"], rows
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from store.errors import NotFoundError
+    from store.models import load_model_config
+
+    project = _project()
+    headers, rows = _version_rows(project, args.name)
+    try:
+        config = load_model_config(project, args.name)
+        print(f"model {args.name}: {config.description or '(no description)'}")
+        if config.tags:
+            print(f"tags   {', '.join(config.tags)}")
+        if config.gates:
+            print("gates  " + ", ".join(f"{m} {c}" for m, c in config.gates.items()))
+    except NotFoundError:
+        print(f"model {args.name} (no models/{args.name}.toml yet: stages cannot be set)")
+    print(table(headers, rows) if rows else "no versions yet")
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    project = _project()
+    if args.json:
+        stages = _stages_of(project, args.name)
+        print_json([{**v, "stages": sorted(s for s, n in stages.items() if n == v["version"])}
+                    for v in _versions(project, args.name)])  # fmt: skip
+        return 0
+    headers, rows = _version_rows(project, args.name)
+    print(table(headers, rows) if rows else "no versions yet")
+    return 0
+
+
+def _version(project: Any, name: str, label: str) -> dict[str, Any]:
+    from engine.model import Model
+
+    number = label[1:] if label.startswith("v") and label[1:].isdigit() else label
+    return dict(Model(name, int(number) if number.isdigit() else number).resolve(project).record)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    project = _project()
+    a, b = _version(project, args.name, args.v1), _version(project, args.name, args.v2)
+    rows: list[tuple[str, str, str]] = []
+    ma, mb = a.get("metadata") or {}, b.get("metadata") or {}
+    for key in sorted(set(ma) | set(mb)):
+        rows.append((f"metric {key}", str(ma.get(key, "-")), str(mb.get(key, "-"))))
+    for kind in ("model_artifacts", "artifacts"):
+        ra, rb = a.get(kind) or {}, b.get(kind) or {}
+        for key in sorted(set(ra) | set(rb)):
+            label = lambda r: f"{r['name']}:{r['version']}" if r else "-"  # noqa: E731
+            rows.append((f"artifact {key}", label(ra.get(key)), label(rb.get(key))))
+    rows.append(("run", (a.get("run_id") or "-")[:8], (b.get("run_id") or "-")[:8]))
+    print(table(["", f"v{a['version']}", f"v{b['version']}"], rows))
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from store.errors import ValidationError
+    from store.promotion import promote, push_branch
+
+    project = _project()
+    label = args.version[1:] if args.version.startswith("v") else args.version
+    if not label.isdigit():
+        raise ValidationError(f"version must be a number (e.g. 3 or v3), got {args.version!r}")
+    result = promote(project, args.name, int(label), args.stage,
+                     direct=True if args.direct else None, force=args.force,
+                     body_file=Path(args.body_file) if args.body_file else None)  # fmt: skip
+    if result.mode == "pull-request":
+        print(f"created branch {result.branch} ({result.commit[:8]}): {args.name} v{label} "
+              f"-> {args.stage}", file=sys.stderr)  # fmt: skip
+    else:
+        print(f"committed {result.commit[:8]} on {result.branch}: {args.name} v{label} -> "
+              f"{args.stage}", file=sys.stderr)  # fmt: skip
+    if result.archived_version is not None:
+        print(f"previous holder v{result.archived_version} moved to archived",
+              file=sys.stderr)  # fmt: skip
+    if args.push and result.branch:
+        push_branch(project, result.branch, remote=args.remote)
+        print(f"pushed {result.branch} and the runs to {args.remote}",
+              file=sys.stderr)  # fmt: skip
+    if not args.body_file:
+        print(result.body)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from store.promotion_check import check_promotions
+
+    project = _project()
+    report = check_promotions(project, args.base, args.head, remote=args.remote)
+    text = report.markdown()
+    print(text)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    return 0 if report.ok else 1
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from store.sync import push
+
+    result = push(_project(), remote=args.remote)
+    ref = "pushed the runs ref" if result.pushed else "the runs ref was already there"
+    print(f"{args.remote}: pushed {result.objects_pushed} DVC object(s); {ref}")
+    if result.renumbered:
+        print(f"renumbered {len(result.renumbered)} local record(s) that collided with the remote")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from store.sync import pull
+
+    result = pull(_project(), remote=args.remote, all_objects=args.all)
+    print(f"runs ref from {args.remote}: {result.action}"
+          + (f"; fetched {result.objects_fetched} DVC object(s)" if args.all else
+             "; artifacts are fetched from the DVC remote when first loaded"))  # fmt: skip
+    if result.renumbered:
+        print(f"renumbered {len(result.renumbered)} local record(s) that collided with the remote")
+    return 0
