@@ -83,8 +83,9 @@ class Git:
 
     def rev_parse(self, rev: str) -> str | None:
         """The object id ``rev`` names, or ``None`` when it does not exist."""
+        spec = rev if ":" in rev else rev + "^{object}"  # "REV:path" takes no suffix
         proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", rev + "^{object}"],
+            ["git", "rev-parse", "--verify", "-q", spec],
             cwd=self.cwd,
             capture_output=True,
             env=_env(),
@@ -312,5 +313,7 @@ class Git:
 
     def is_dirty(self, paths: Sequence[str] = ()) -> bool:
         """Whether tracked files differ from HEAD (untracked files ignored)."""
-        out = self.run("status", "--porcelain", "--untracked-files=no", "--", *paths, check=False)
+        # --no-optional-locks: never refresh (rewrite) the user's .git/index
+        out = self.run("--no-optional-locks", "status", "--porcelain", "--untracked-files=no",
+                       "--", *paths, check=False)  # fmt: skip
         return bool(out.strip())

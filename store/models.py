@@ -1,0 +1,259 @@
+"""Model configuration files: ``models/<name>.toml`` on the user's branch.
+
+A model's description, tags, promotion gates and stage map live in a small TOML file that is
+reviewed like code; a promotion is a one-line change of its ``[stages]`` table (see
+:mod:`store.promotion`). Gates are condition strings (``">= 0.9"``) parsed when the file is
+loaded, so a typo fails at load time with ``file:line`` and not in the middle of a CI check.
+``latest`` is not a stage in the file: it is the newest version on the runs ref and callers
+resolve it with ``Index.model_versions``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+from store.config import load_toml_model, validate_toml_data
+from store.errors import ConfigError, NotFoundError
+from store.paths import valid_name
+
+if TYPE_CHECKING:
+    from store.project import Project
+
+__all__ = [
+    "VIRTUAL_STAGES",
+    "GateResult",
+    "ModelConfig",
+    "evaluate_gates",
+    "load_model_config",
+    "load_model_config_at",
+    "lookup_metric",
+    "model_config_names",
+    "model_config_names_at",
+    "model_config_repo_path",
+    "parse_condition",
+    "resolve_stage",
+]
+
+VIRTUAL_STAGES = frozenset({"latest"})
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+_CONDITION_RE = re.compile(
+    r"^\s*(>=|<=|==|!=|>|<)\s*([-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*$"
+)
+
+
+def parse_condition(condition: str) -> tuple[str, float]:
+    """Split a gate condition such as ``">= 0.9"`` into ``(">=", 0.9)``.
+
+    Raises:
+        ValueError: the condition is not ``OP NUMBER`` with OP one of ``>= > <= < == !=``.
+    """
+    match = _CONDITION_RE.match(condition)
+    if match is None:
+        raise ValueError(
+            f"invalid gate condition {condition!r}; write an operator and a number, "
+            'e.g. ">= 0.9" (operators: >=, >, <=, <, ==, !=)'
+        )
+    return match.group(1), float(match.group(2).replace("_", ""))
+
+
+def _check_condition(condition: str) -> str:
+    parse_condition(condition)
+    match = _CONDITION_RE.match(condition)
+    assert match is not None
+    return f"{match.group(1)} {match.group(2)}"  # normalised spacing, the number as written
+
+
+Condition = Annotated[str, AfterValidator(_check_condition)]
+StageVersion = Annotated[StrictInt, Field(gt=0)]
+
+
+class ModelConfig(BaseModel):
+    """``models/<name>.toml``: what a model is, the gates its versions must pass, the stages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = Field(default="", description="One line about the model, shown in the TUI.")
+    tags: list[str] = Field(default_factory=list, description="Free-form labels for filtering.")
+    license: str = Field(default="", description="License of the model's weights, if any.")
+    gates: dict[str, Condition] = Field(
+        default_factory=dict,
+        description=(
+            'Promotion gates: metric name -> condition such as ">= 0.9". A version can only be '
+            "promoted through a reviewed pull request when its metrics pass every gate."
+        ),
+    )
+    stages: dict[str, StageVersion] = Field(
+        default_factory=dict,
+        description=(
+            "Stage name -> model version number, e.g. production = 3. Stage names are free-form; "
+            "staging, production and archived are the usual ones. 'latest' is implicit."
+        ),
+    )
+
+    @field_validator("stages")
+    @classmethod
+    def _no_virtual_stage(cls, stages: dict[str, int]) -> dict[str, int]:
+        for name in stages:
+            if name in VIRTUAL_STAGES:
+                raise ValueError(f"{name!r} is the newest version implicitly; it cannot be set")
+            if not valid_name(name):
+                raise ValueError(f"stage name {name!r} may only use letters, digits, '_', '.', '-'")
+        return stages
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """One gate checked against a version's metrics (``value`` is None when it is missing)."""
+
+    metric: str
+    condition: str
+    value: float | None
+    passed: bool
+
+    def describe(self) -> str:
+        shown = "missing" if self.value is None else f"{self.value:g}"
+        return f"{self.metric} {self.condition} (got {shown})"
+
+
+# -- loading ---------------------------------------------------------------------------------
+def model_config_path(project: Project, name: str) -> Path:
+    return project.models_dir / f"{name}.toml"
+
+
+def model_config_names(project: Project) -> list[str]:
+    """Names of the models that have a ``models/<name>.toml`` in the work tree."""
+    return sorted(p.stem for p in project.models_dir.glob("*.toml") if p.is_file())
+
+
+def load_model_config(project: Project, name: str) -> ModelConfig:
+    """Read and validate ``models/<name>.toml`` from the work tree.
+
+    Raises:
+        NotFoundError: no such file (with "did you mean" over the existing model files).
+        ConfigError: invalid TOML, unknown key, bad gate condition or stage (with file:line).
+    """
+    path = model_config_path(project, name)
+    if not valid_name(name) or not path.is_file():
+        raise NotFoundError(
+            "model", name, model_config_names(project),
+            hint=f"(model configs live in {project.models_dir}/NAME.toml)",
+        )  # fmt: skip
+    return load_toml_model(path, ModelConfig)
+
+
+def model_config_repo_path(project: Project, name: str) -> str:
+    """Path of ``models/<name>.toml`` relative to the git top level (for ``rev:path``)."""
+    return _repo_prefix(project) + f"models/{name}.toml"
+
+
+def _repo_prefix(project: Project) -> str:
+    cached = getattr(project, "_mlx_repo_prefix", None)
+    if cached is None:
+        cached = project.git.run("rev-parse", "--show-prefix").strip()
+        project._mlx_repo_prefix = cached  # type: ignore[attr-defined]
+    return str(cached)
+
+
+def model_config_names_at(project: Project, rev: str) -> list[str]:
+    """Names of the models that have a ``models/<name>.toml`` in commit ``rev``."""
+    prefix = _repo_prefix(project) + "models/"
+    rows = project.git.ls_tree(rev, prefix)
+    return sorted(
+        path[len(prefix) : -5]
+        for path, _ in rows
+        if path.endswith(".toml") and "/" not in path[len(prefix) :]
+    )
+
+
+def load_model_config_at(project: Project, name: str, rev: str) -> ModelConfig | None:
+    """Read ``models/<name>.toml`` as it is in commit ``rev``; ``None`` when absent there.
+
+    Raises:
+        ConfigError: the file exists at ``rev`` but is invalid (named ``rev:path``).
+    """
+    text = read_at(project, model_config_repo_path(project, name), rev)
+    if text is None:
+        return None
+    return parse_model_config(text, f"{rev}:{model_config_repo_path(project, name)}")
+
+
+def read_at(project: Project, repo_path: str, rev: str) -> str | None:
+    """Text of ``repo_path`` in commit ``rev`` (``git show rev:path``); ``None`` when absent."""
+    # not Git.rev_parse: its "^{object}" suffix would become part of the path
+    sha = project.git.run("rev-parse", "--verify", "-q", f"{rev}:{repo_path}", check=False)
+    if not sha.strip():
+        return None
+    sha = sha.strip()
+    kind, data = project.git.read_object(sha)
+    return data.decode("utf-8") if kind == "blob" else None
+
+
+def parse_model_config(text: str, label: str) -> ModelConfig:
+    """Validate model-config ``text``; errors name ``label`` (a path or ``rev:path``)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        raise ConfigError(
+            label, f"invalid TOML: {exc}", line=int(match.group(1)) if match else None
+        ) from exc
+    return validate_toml_data(Path(label), text, data, ModelConfig)
+
+
+# -- gates and stages ------------------------------------------------------------------------
+def lookup_metric(metrics: Mapping[str, Any], name: str) -> float | None:
+    """A numeric metric by name: a top-level key, else a dotted path into nested tables.
+
+    Also looks inside a nested ``metrics`` table, which is where ``log_metadata`` users often
+    put them. Booleans count as 1/0; anything non-numeric counts as missing.
+    """
+    value: Any = metrics.get(name)
+    if value is None and "." in name:
+        value = metrics
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+    if value is None and isinstance(metrics.get("metrics"), Mapping):
+        return lookup_metric(metrics["metrics"], name)
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float) and not math.isnan(float(value)):
+        return float(value)
+    return None
+
+
+def evaluate_gates(gates: Mapping[str, str], metrics: Mapping[str, Any]) -> list[GateResult]:
+    """Check every gate against ``metrics`` (a model version's metadata), in gate order.
+
+    A metric that is missing or not a number fails its gate.
+    """
+    results = []
+    for metric, condition in gates.items():
+        op, threshold = parse_condition(condition)
+        value = lookup_metric(metrics, metric)
+        passed = value is not None and _OPS[op](value, threshold)
+        results.append(GateResult(metric, condition, value, passed))
+    return results
+
+
+def resolve_stage(config: ModelConfig, stage: str) -> int | None:
+    """The version number ``stage`` holds in ``config`` (``None`` when the stage is empty).
+
+    ``latest`` is virtual and never resolved here; callers use ``Index.model_versions``.
+    """
+    return config.stages.get(stage)

@@ -1,0 +1,463 @@
+"""Promoting a model version to a stage: a one-line change of ``models/<name>.toml``.
+
+Two ways to land it (``[project] promotion`` in mlx.toml, or ``direct=`` per call):
+
+* **pull-request** (default): a branch ``mlx/promote/<model>/v<version>-<stage>`` holding one
+  commit on top of HEAD, built with plumbing (blob, tree, commit, ``update-ref`` CAS). The user's
+  checked-out branch, work tree and index are never touched, so a promotion can be prepared
+  from the TUI in the middle of other work. The branch carries a pull-request description.
+* **direct**: a commit of that one file on the current branch (``git commit -- path``).
+
+The file is edited with tomlkit so comments and layout survive and the diff is the stage
+line(s) only; the result is re-parsed and compared with what we meant to write before anything
+is stored. :func:`preview` computes the same diff and description without side effects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import tomlkit
+
+from store.errors import GitError, NotFoundError, PromotionError
+from store.models import (
+    VIRTUAL_STAGES,
+    GateResult,
+    ModelConfig,
+    evaluate_gates,
+    load_model_config,
+    lookup_metric,
+    model_config_repo_path,
+    read_at,
+)
+from store.paths import valid_name
+from store.records import ModelVersionRecord
+
+if TYPE_CHECKING:
+    from store.project import Project
+    from store.sync import SyncResult
+
+__all__ = [
+    "ARCHIVED",
+    "PromotionPreview",
+    "PromotionResult",
+    "branch_name",
+    "preview",
+    "promote",
+    "push_branch",
+]
+
+ARCHIVED = "archived"
+Mode = Literal["pull-request", "direct"]
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionResult:
+    """What :func:`promote` did."""
+
+    mode: Mode
+    model: str
+    version: int
+    stage: str
+    branch: str | None  # the promotion branch (pull-request) or the current branch (direct)
+    commit: str
+    diff: str
+    body: str
+    archived_version: int | None  # the previous holder, moved to ``archived`` by --force
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionPreview:
+    """What :func:`promote` would do, for a confirmation dialog; nothing is written."""
+
+    model: str
+    version: int
+    stage: str
+    diff: str
+    body: str
+    incumbent: int | None
+    gate_results: tuple[GateResult, ...]
+    needs_force: bool  # another version holds the stage
+    refusal: str | None  # why promote() would refuse with the given ``force``; None: it would not
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    model: str
+    version: int
+    stage: str
+    record: ModelVersionRecord
+    config: ModelConfig
+    incumbent: int | None
+    archived: int | None
+    repo_path: str
+    old_text: str
+    new_text: str
+    diff: str
+    gate_results: tuple[GateResult, ...]
+    refusal: str | None
+
+
+def branch_name(model: str, version: int, stage: str) -> str:
+    """The promotion branch: ``mlx/promote/<model>/v<version>-<stage>``."""
+    return f"mlx/promote/{model}/v{version}-{stage}"
+
+
+# -- public API ------------------------------------------------------------------------------
+def preview(
+    project: Project, model: str, version: int, stage: str, force: bool = False
+) -> PromotionPreview:
+    """The diff and description a promotion would produce; no side effects.
+
+    Raises:
+        NotFoundError: unknown model config or model version.
+        PromotionError: ``stage`` is ``latest`` or not a valid name. Other refusals (dirty
+            file, occupied stage) are reported in ``refusal`` instead, for the dialog to show.
+    """
+    plan = _plan(project, model, version, stage, force)
+    mode = project.config.project.promotion
+    body = _body(project, plan, mode, branch_name(model, version, stage))
+    return PromotionPreview(
+        model, version, stage, plan.diff, body, plan.incumbent, plan.gate_results,
+        plan.incumbent not in (None, version), plan.refusal,
+    )  # fmt: skip
+
+
+def promote(
+    project: Project,
+    model: str,
+    version: int,
+    stage: str,
+    *,
+    direct: bool | None = None,
+    force: bool = False,
+    body_file: Path | None = None,
+) -> PromotionResult:
+    """Move ``stage`` of ``model`` to ``version``, as a reviewable branch or a direct commit.
+
+    Args:
+        direct: commit on the current branch (True) or create a promotion branch (False);
+            None follows ``[project] promotion`` in mlx.toml.
+        force: when another version holds the stage, move it to ``archived`` instead of refusing.
+        body_file: also write the pull-request description (markdown) there.
+
+    Raises:
+        NotFoundError: no ``models/<model>.toml``, or no such version on the runs ref.
+        PromotionError: the TOML has uncommitted changes, the stage is held by another version
+            (without ``force``) or already by this one, or the promotion branch exists.
+    """
+    plan = _plan(project, model, version, stage, force)
+    if plan.refusal:
+        raise PromotionError(plan.refusal)
+    mode: Mode = "direct" if direct or (
+        direct is None and project.config.project.promotion == "direct"
+    ) else "pull-request"  # fmt: skip
+    branch = branch_name(model, version, stage)
+    message = _commit_message(plan)
+    if mode == "pull-request":
+        commit = _commit_branch(project, plan, branch, message)
+    else:
+        commit = _commit_direct(project, plan, message)
+        branch = project.git.current_branch() or ""
+    body = _body(project, plan, mode, branch)
+    if body_file is not None:
+        Path(body_file).write_text(body, encoding="utf-8")
+    return PromotionResult(
+        mode, model, version, stage, branch or None, commit, plan.diff, body, plan.archived
+    )
+
+
+def push_branch(project: Project, branch: str, remote: str = "origin") -> SyncResult:
+    """Publish a promotion: DVC objects and the runs ref (:func:`store.sync.push`), then the branch.
+
+    The records go first so a CI check triggered by the branch can already see the version.
+    Never forced: a rejected branch push raises :class:`PromotionError`.
+    """
+    from store.sync import push
+
+    result = push(project, remote)
+    ref = f"refs/heads/{branch}"
+    if project.git.rev_parse(ref) is None:
+        raise NotFoundError("branch", branch, hint="(create it with `mlx model promote`)")
+    try:
+        project.git.run("push", "--quiet", remote, f"{ref}:{ref}")
+    except GitError as exc:
+        raise PromotionError(
+            f"could not push promotion branch {branch!r} to {remote!r}: {exc}; if it already "
+            "exists there, delete it or promote again after merging"
+        ) from exc
+    return result
+
+
+# -- planning --------------------------------------------------------------------------------
+def _plan(project: Project, model: str, version: int, stage: str, force: bool) -> _Plan:
+    if stage in VIRTUAL_STAGES:
+        raise PromotionError(f"{stage!r} is always the newest version; promote to another stage")
+    if not valid_name(stage):
+        raise PromotionError(f"invalid stage name {stage!r}: use letters, digits, '_', '.', '-'")
+    config = load_model_config(project, model)
+    raw = project.index.model_version_json(model, version)
+    if raw is None:
+        known = [str(v["version"]) for v in project.index.model_versions(model)]
+        raise NotFoundError(
+            f"version of model {model!r}", str(version), known,
+            hint="(versions are created by pipeline runs with a model; try `mlx sync pull`)",
+        )  # fmt: skip
+    record = ModelVersionRecord.model_validate(raw)
+    repo_path = model_config_repo_path(project, model)
+    refusal = _dirty_reason(project, model)
+    head_text = read_at(project, repo_path, "HEAD") if project.git.head_commit() else None
+    old_text = head_text if head_text is not None and refusal is None else _worktree(project, model)
+    incumbent = config.stages.get(stage)
+    updates = {stage: version}
+    archived = None
+    if incumbent is not None and incumbent != version:
+        if not force and refusal is None:
+            refusal = (
+                f"stage {stage!r} of model {model!r} is held by version {incumbent}; pass "
+                f"--force to promote version {version} and move version {incumbent} to "
+                f"{ARCHIVED!r}"
+            )
+        if stage != ARCHIVED:
+            archived = incumbent
+            updates[ARCHIVED] = incumbent
+    elif incumbent == version and refusal is None:
+        refusal = f"version {version} of model {model!r} already holds stage {stage!r}"
+    new_text = _edit_stages(old_text, updates, repo_path)
+    diff = "".join(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+            f"a/{repo_path}", f"b/{repo_path}",
+        )
+    )  # fmt: skip
+    gates = tuple(evaluate_gates(config.gates, record.metadata))
+    return _Plan(
+        model, version, stage, record, config, incumbent, archived, repo_path, old_text,
+        new_text, diff, gates, refusal,
+    )  # fmt: skip
+
+
+def _worktree(project: Project, model: str) -> str:
+    return (project.models_dir / f"{model}.toml").read_text(encoding="utf-8")
+
+
+def _dirty_reason(project: Project, model: str) -> str | None:
+    rel = f"models/{model}.toml"
+    if project.git.head_commit() is None:
+        return "the repository has no commit yet; commit models/ first"
+    # --no-optional-locks: a status must not refresh (rewrite) the user's index
+    out = project.git.run(
+        "--no-optional-locks", "status", "--porcelain", "--untracked-files=all", "--", rel
+    )
+    if not out.strip():
+        return None
+    if out.startswith("??"):
+        return f"{rel} is not committed yet; commit it before promoting"
+    return f"{rel} has uncommitted changes; commit or stash them first, then promote again"
+
+
+def _edit_stages(text: str, updates: dict[str, int], label: str) -> str:
+    """``text`` with ``[stages]`` keys set (the table appended when missing), layout kept."""
+    doc = tomlkit.parse(text)
+    stages: Any = doc.get("stages")
+    if stages is None:
+        table = tomlkit.table()
+        for key, value in updates.items():
+            table[key] = value
+        doc["stages"] = table
+    else:
+        for key, value in updates.items():
+            stages[key] = value
+    new_text = tomlkit.dumps(doc)
+    expected = tomllib.loads(text)
+    expected.setdefault("stages", {}).update(updates)
+    if tomllib.loads(new_text) != expected:  # never write a file that means something else
+        raise PromotionError(
+            f"could not edit the [stages] table of {label} safely; edit it by hand"
+        )
+    return new_text
+
+
+def _commit_message(plan: _Plan) -> str:
+    subject = f"mlx: promote {plan.model} v{plan.version} to {plan.stage}"
+    if plan.archived is not None:
+        return f"{subject}\n\nVersion {plan.archived} moves to {ARCHIVED}.\n"
+    return subject + "\n"
+
+
+# -- landing ---------------------------------------------------------------------------------
+def _ident(project: Project, var: str) -> str | None:
+    out = project.git.run("var", var, check=False).strip()
+    return out or None
+
+
+def _commit_branch(project: Project, plan: _Plan, branch: str, message: str) -> str:
+    git = project.git
+    ref = f"refs/heads/{branch}"
+    if not git.run_ok("check-ref-format", ref):
+        raise PromotionError(f"{branch!r} is not a valid branch name; rename the model or stage")
+    if git.rev_parse(ref) is not None:
+        raise PromotionError(
+            f"branch {branch!r} already exists; delete it (`git branch -D {branch}`) or merge it"
+        )
+    head = git.head_commit()
+    assert head is not None  # _dirty_reason refused an empty repository
+    blob = git.write_object("blob", plan.new_text.encode("utf-8"))
+    tree = git.update_tree(git.commit_tree_of(head), {plan.repo_path: blob})
+    fallback = f"mlx <mlx@localhost> {int(time.time())} +0000"
+    author = _ident(project, "GIT_AUTHOR_IDENT") or fallback
+    committer = _ident(project, "GIT_COMMITTER_IDENT") or fallback
+    lines = [f"tree {tree}", f"parent {head}", f"author {author}", f"committer {committer}"]
+    commit = git.write_object("commit", ("\n".join(lines) + "\n\n" + message).encode("utf-8"))
+    if not git.update_ref(ref, commit, None, message=f"mlx: {message.splitlines()[0]}"):
+        raise PromotionError(f"branch {branch!r} was created meanwhile; delete it or merge it")
+    return commit
+
+
+def _commit_direct(project: Project, plan: _Plan, message: str) -> str:
+    path = project.models_dir / f"{plan.model}.toml"
+    rel = f"models/{plan.model}.toml"
+    _write_atomic(path, plan.new_text)
+    identity: list[str] = []
+    if _ident(project, "GIT_AUTHOR_IDENT") is None:
+        identity = ["-c", "user.name=mlx", "-c", "user.email=mlx@localhost"]
+    try:
+        project.git.run("add", "--", rel)
+        project.git.run(*identity, "commit", "--quiet", "-m", message, "--", rel)
+    except GitError as exc:
+        _write_atomic(path, plan.old_text)
+        project.git.run("reset", "--quiet", "--", rel, check=False)
+        raise PromotionError(f"could not commit {rel}: {exc}; the file was restored") from exc
+    head = project.git.head_commit()
+    assert head is not None
+    return head
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.mlx-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, path.stat().st_mode & 0o7777)
+    os.replace(tmp, path)
+
+
+# -- pull-request description ----------------------------------------------------------------
+def _body(project: Project, plan: _Plan, mode: str, branch: str) -> str:
+    held = f"currently version {plan.incumbent}" if plan.incumbent else "currently empty"
+    lines = [
+        f"## Promote `{plan.model}` v{plan.version} to `{plan.stage}`",
+        "",
+        f"Stage `{plan.stage}` of model `{plan.model}` ({held}) moves to version "
+        f"**{plan.version}**."
+        + (f" Version {plan.archived} moves to `{ARCHIVED}`." if plan.archived else ""),
+        "",
+        *_metrics_table(project, plan),
+        "",
+        *_gates_section(plan),
+        "",
+        *_lineage(project, plan.record),
+        "",
+        "### How to land it",
+        "",
+        *_howto(mode, branch),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _numeric(metadata: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in metadata.items():
+        if isinstance(value, dict):
+            for sub, item in _numeric(value).items():
+                out[sub if key == "metrics" else f"{key}.{sub}"] = item
+        elif (number := lookup_metric({key: value}, key)) is not None:
+            out[key] = number
+    return out
+
+
+def _metrics_table(project: Project, plan: _Plan) -> list[str]:
+    cand = _numeric(plan.record.metadata)
+    inc_raw = (
+        project.index.model_version_json(plan.model, plan.incumbent) if plan.incumbent else None
+    )
+    inc = _numeric(inc_raw.get("metadata", {})) if inc_raw else {}
+    names = list(dict.fromkeys([*plan.config.gates, *cand, *inc]))
+    if not names:
+        return ["### Metrics", "", "No metrics were logged for this version."]
+    head = f"v{plan.incumbent}" if plan.incumbent else "none"
+    rows = [
+        "### Metrics",
+        "",
+        f"| metric | candidate v{plan.version} | incumbent {head} | change |",
+    ]
+    rows.append("|---|---:|---:|---:|")
+    for name in names:
+        a, b = cand.get(name), inc.get(name)
+        change = f"{a - b:+.4g}" if a is not None and b is not None else ""
+        rows.append(f"| {name} | {_fmt(a)} | {_fmt(b)} | {change} |")
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def _gates_section(plan: _Plan) -> list[str]:
+    if not plan.gate_results:
+        return ["### Gates", "", f"No gates are defined in `{plan.repo_path}`."]
+    rows = ["### Gates", "", "| gate | value | result |", "|---|---:|---|"]
+    for g in plan.gate_results:
+        rows.append(
+            f"| `{g.metric} {g.condition}` | {_fmt(g.value)} | {'pass' if g.passed else 'FAIL'} |"
+        )
+    return rows
+
+
+def _lineage(project: Project, record: ModelVersionRecord) -> list[str]:
+    rows = ["### Lineage", ""]
+    if record.run_id:
+        try:
+            run = project.index.run_json(record.run_id)
+        except NotFoundError:
+            rows.append(f"- Run `{record.run_id}` (not on the local runs ref)")
+        else:
+            code = run.get("code") or {}
+            commit = (code.get("commit") or "unknown")[:12]
+            dirty = " (dirty work tree)" if code.get("dirty") else ""
+            rows.append(
+                f"- Run `{run['id']}` of pipeline `{run.get('pipeline')}`, "
+                f"status {run.get('status')}, code commit `{commit}`{dirty}"
+            )
+    for title, refs in (
+        ("Model artifacts", record.model_artifacts),
+        ("Data artifacts", record.artifacts),
+    ):
+        for ref in refs.values():
+            try:
+                art = project.index.artifact_json(ref.name, ref.version)
+                where = f"md5 `{art['pointer']['md5']}`, {art['pointer']['size']} bytes"
+            except NotFoundError:
+                where = "record not on the local runs ref"
+            rows.append(f"- {title}: `{ref.label()}` ({where})")
+    return rows if len(rows) > 2 else [*rows, "No run or artifacts are linked to this version."]
+
+
+def _howto(mode: str, branch: str) -> list[str]:
+    if mode == "direct":
+        return [
+            f"Committed on `{branch or 'HEAD'}`; publish it with `git push` and `mlx sync push`."
+        ]
+    return [
+        "```sh",
+        "mlx sync push                     # runs ref + artifact bytes, so CI can check them",
+        f"git push origin {branch}",
+        "```",
+        "",
+        "Then open a pull request from that branch; CI runs `mlx promotion check --base <target>`.",
+        f"Or land it without review: `git merge {branch}`.",
+    ]

@@ -1,0 +1,372 @@
+"""Sharing the runs ref and artifact bytes with a git remote (research/dvc-git.md §6).
+
+* Fetch with ``+refs/mlx/*:refs/remotes/<remote>/mlx/*`` (a tracking namespace, so a diverged
+  local ref is never overwritten), then fast-forward or merge into the local ref by CAS.
+* Diverged histories merge as a two-parent commit whose tree is the three-way union of both
+  sides. Records are immutable, so the only expected clash is two clones that numbered a new
+  artifact or model version the same: the local record (the one the remote has not seen) is
+  renumbered after the remote's numbers and every local record pointing at it is rewritten in
+  the merge commit, so a version number is never used twice across clones. Any other path
+  with two contents is a :class:`RefConflictError`.
+* Push DVC objects first, then the ref, never forced; a rejected push is fetched, merged and
+  retried. ``remote.<r>.push`` is never set (it would silently replace ``push.default``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from store.errors import ArtifactMissingError, GitError, RefConflictError
+from store.gitobj import MODE_DIR, Git, TreeEntry
+from store.paths import ARTIFACTS_DIR, RUNS_DIR, parse_record_path
+from store.records import (
+    ArtifactVersionRecord,
+    DvcPointer,
+    ModelVersionRecord,
+    Record,
+    RunRecord,
+    dump_record,
+)
+
+if TYPE_CHECKING:
+    from store.project import Project
+
+__all__ = ["SyncResult", "merge_runs", "pull", "push", "tracking_ref"]
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+Action = Literal["up-to-date", "fast-forward", "merged", "ahead"]
+_REJECTED = ("[rejected]", "(non-fast-forward)", "(fetch first)")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What a push or pull did."""
+
+    remote: str
+    action: Action  # how the local ref was brought up to date with the remote's
+    before: str | None  # local runs ref tip before
+    after: str | None  # local runs ref tip after
+    remote_tip: str | None  # the remote's tip after the operation (as far as we know)
+    pushed: bool = False  # the ref was sent to the remote
+    renumbered: tuple[tuple[str, str], ...] = ()  # (old path, new path) of local records
+    objects_pushed: int = 0
+    objects_fetched: int = 0
+    objects_missing: tuple[str, ...] = ()  # md5s neither here nor in the DVC remote
+    attempts: int = 1
+
+
+@dataclass
+class _Merge:
+    action: Action
+    tip: str | None
+    renumbered: list[tuple[str, str]] = field(default_factory=list)
+
+
+def tracking_ref(ref: str, remote: str) -> str:
+    """Where ``remote``'s copy of ``ref`` is fetched to: ``refs/remotes/<remote>/mlx/runs``."""
+    return f"refs/remotes/{remote}/{ref.removeprefix('refs/')}"
+
+
+# -- public API ------------------------------------------------------------------------------
+def pull(
+    project: Project,
+    remote: str = "origin",
+    all_objects: bool = False,
+    dvc_remote: str | None = None,
+) -> SyncResult:
+    """Fetch the remote's runs ref and bring the local one up to date (ff or union merge).
+
+    Args:
+        all_objects: also fetch every artifact's bytes from the DVC remote (default: lazily,
+            when an artifact is loaded).
+        dvc_remote: DVC remote for ``all_objects`` (default: DVC's default remote).
+    """
+    before = project.runs.tip()
+    theirs = _fetch(project, remote)
+    merged = _integrate(project, theirs, remote)
+    fetched = 0
+    missing: tuple[str, ...] = ()
+    if all_objects and merged.tip:
+        pointers = _pointers(project.git, _changed_blobs(project.git, None, merged.tip))
+        wanted = [p for p in pointers if not project.artifacts.exists(p)]
+        if wanted:
+            with suppress(ArtifactMissingError):  # report which below, after the rest came
+                fetched = project.artifacts.fetch(wanted, dvc_remote)
+            missing = tuple(p.md5 for p in wanted if not project.artifacts.exists(p))
+    return SyncResult(
+        remote, merged.action, before, merged.tip, theirs,
+        renumbered=tuple(merged.renumbered), objects_fetched=fetched, objects_missing=missing,
+    )  # fmt: skip
+
+
+def push(
+    project: Project, remote: str = "origin", dvc_remote: str | None = None, retries: int = 10
+) -> SyncResult:
+    """Publish the runs ref: DVC objects the remote lacks first, then the ref, never forced.
+
+    When the remote moved meanwhile (push rejected), fetch, merge and try again.
+
+    Raises:
+        ArtifactError: the DVC push failed (the ref is then not pushed).
+        GitError: git push failed for another reason than a moved remote ref.
+        RefConflictError: the histories conflict, or the remote kept moving.
+    """
+    git, ref = project.git, project.runs.ref
+    before = project.runs.tip()
+    renumbered: list[tuple[str, str]] = []
+    pushed_objects = 0
+    missing: set[str] = set()
+    for attempt in range(1, retries + 1):
+        theirs = _fetch(project, remote)
+        merged = _integrate(project, theirs, remote)
+        renumbered += merged.renumbered
+        local = merged.tip
+        if local is None or local == theirs:
+            return SyncResult(
+                remote, merged.action, before, local, theirs, renumbered=tuple(renumbered),
+                objects_pushed=pushed_objects, objects_missing=tuple(sorted(missing)),
+                attempts=attempt,
+            )  # fmt: skip
+        pointers = _pointers(git, _changed_blobs(git, theirs, local))
+        have = [p for p in pointers if project.artifacts.exists(p)]
+        missing |= {p.md5 for p in pointers if p not in have}
+        if have:
+            pushed_objects += project.artifacts.push(have, dvc_remote)
+        if _push_ref(git, remote, ref):
+            git.run("update-ref", tracking_ref(ref, remote), local)
+            return SyncResult(
+                remote, merged.action, before, local, local, pushed=True,
+                renumbered=tuple(renumbered), objects_pushed=pushed_objects,
+                objects_missing=tuple(sorted(missing)), attempts=attempt,
+            )  # fmt: skip
+    raise RefConflictError(
+        f"{remote} kept moving {ref}: gave up after {retries} push attempts; try again"
+    )
+
+
+# -- git transport ---------------------------------------------------------------------------
+def _fetch(project: Project, remote: str) -> str | None:
+    """Fetch the remote's mlx refs into the tracking namespace; the tracking tip or None."""
+    ref = project.runs.ref
+    spec = f"+{ref}:{tracking_ref(ref, remote)}"
+    if ref.startswith("refs/mlx/"):
+        spec = f"+refs/mlx/*:refs/remotes/{remote}/mlx/*"  # a glob: no error when absent
+    elif not project.git.run("ls-remote", remote, ref).strip():
+        return None
+    project.git.run("fetch", "--quiet", "--no-tags", "--prune", remote, spec)
+    return project.git.rev_parse(tracking_ref(ref, remote))
+
+
+def _push_ref(git: Git, remote: str, ref: str) -> bool:
+    """``git push REMOTE REF:REF`` (never forced); False when rejected as non-fast-forward."""
+    try:
+        git.run("push", remote, f"{ref}:{ref}")  # not --quiet: the status line tells why
+    except GitError as exc:
+        if any(marker in str(exc) for marker in _REJECTED):
+            return False
+        raise
+    return True
+
+
+# -- merging ---------------------------------------------------------------------------------
+def _integrate(project: Project, theirs: str | None, remote: str) -> _Merge:
+    """Bring the local runs ref up to date with ``theirs`` by CAS (retried if it moves)."""
+    git, runs = project.git, project.runs
+    for _ in range(50):
+        local = runs.tip()
+        if theirs is None or local == theirs:
+            return _Merge("up-to-date", local)
+        if local is not None and git.is_ancestor(theirs, local):
+            return _Merge("ahead", local)
+        if local is None or git.is_ancestor(local, theirs):
+            result = _Merge("fast-forward", theirs)
+        else:
+            result = merge_runs(git, local, theirs, f"mlx: merge runs from {remote}")
+        if git.update_ref(runs.ref, str(result.tip), local, message=f"mlx: sync with {remote}"):
+            return result
+    raise RefConflictError(f"{runs.ref} kept moving while merging {remote}'s runs; try again")
+
+
+def merge_runs(git: Git, ours: str, theirs: str, message: str) -> _Merge:
+    """A merge commit (parents: theirs, ours) whose tree is the three-way union of both.
+
+    Conflicting new version records of ours are renumbered (see the module docstring).
+    """
+    base_out = git.run("merge-base", ours, theirs, check=False).strip()
+    base_tree = git.commit_tree_of(base_out) if base_out else None
+    ours_tree, theirs_tree = git.commit_tree_of(ours), git.commit_tree_of(theirs)
+    conflicts: list[tuple[str, str | None, str | None, str | None]] = []
+    tree = _merge3(git, base_tree, ours_tree, theirs_tree, "", conflicts)
+    renumbered: list[tuple[str, str]] = []
+    if conflicts:
+        tree, renumbered = _renumber(git, tree, base_tree, ours_tree, theirs_tree, conflicts)
+    commit = git.commit_tree(tree or git.write_tree([]), [theirs, ours], message)
+    return _Merge("merged", commit, renumbered)
+
+
+def _merge3(
+    git: Git, base: str | None, ours: str | None, theirs: str | None, prefix: str,
+    conflicts: list[tuple[str, str | None, str | None, str | None]],
+) -> str | None:  # fmt: skip
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    b, o, t = ({e.name: e for e in git.tree_entries(s)} for s in (base, ours, theirs))
+    out: list[TreeEntry] = []
+    for name in sorted(o.keys() | t.keys() | b.keys()):
+        eb, eo, et = b.get(name), o.get(name), t.get(name)
+        sb, so, st = (e.sha if e else None for e in (eb, eo, et))
+        if so == st or st == sb:
+            pick = eo
+        elif so == sb:
+            pick = et
+        elif all(e is None or e.is_dir for e in (eb, eo, et)):
+            sub = _merge3(git, sb, so, st, f"{prefix}{name}/", conflicts)
+            pick = TreeEntry(MODE_DIR, name, sub) if sub else None
+        else:  # keep the remote's side; the caller renumbers ours or raises
+            conflicts.append((f"{prefix}{name}", sb, so, st))
+            pick = et or eo
+        if pick is not None:
+            out.append(pick)
+    return git.write_tree(out) if out else None
+
+
+def _renumber(
+    git: Git, tree: str | None, base: str | None, ours: str, theirs: str,
+    conflicts: list[tuple[str, str | None, str | None, str | None]],
+) -> tuple[str, list[tuple[str, str]]]:  # fmt: skip
+    """Move our clashing new version records after the remote's numbers; fix references."""
+    clash: dict[str, set[int]] = {}  # "artifacts/x" -> clashing numbers
+    for path, sb, so, st in conflicts:
+        parsed = parse_record_path(path)
+        if parsed is None or parsed[0] == "run" or sb is not None or not so or not st:
+            raise RefConflictError(
+                f"the local runs ref and the remote's disagree on {path} (both changed it); "
+                "records are immutable, so one side rewrote it: inspect with `git log --all "
+                f"-- {path}` and keep one version by hand"
+            )
+        clash.setdefault(path.rsplit("/", 1)[0], set()).add(int(parsed[2]))
+    # Our side's records the remote has not seen: added or changed since the base, not identical.
+    since_base = {p: s for s, p, _ in git.diff_tree(base or EMPTY_TREE, ours) if s != "D"}
+    ours_only = since_base.keys() & {p for s, p, _ in git.diff_tree(theirs, ours) if s != "D"}
+    added = {p for p in ours_only if since_base[p] == "A"}
+    blobs = dict(git.ls_tree(ours))
+    moves: dict[str, str] = {}
+    for directory, numbers in clash.items():
+        mine = sorted(  # our new records in that directory from the first clash on
+            n for p in added
+            if p.rsplit("/", 1)[0] == directory
+            and (n := _number_of(p)) is not None and n >= min(numbers)
+        )  # fmt: skip
+        taken = {n for n in _numbers(git, tree, directory) if n not in mine or n in numbers}
+        start = max(taken, default=0) + 1
+        for offset, old in enumerate(mine):  # keep our order, after everything of theirs
+            moves[f"{directory}/{old}.json"] = f"{directory}/{start + offset}.json"
+    records = git.read_blobs(sorted({blobs[p] for p in ours_only if p in blobs}))
+    art_ids, model_map = _renumber_maps(moves, {p: records[blobs[p]] for p in moves})
+    clashing = {f"{d}/{n}.json" for d, ns in clash.items() for n in ns}  # hold theirs now
+    changes: dict[str, str | None] = {old: None for old in moves if old not in clashing}
+    for path in sorted(ours_only):
+        if parse_record_path(path) is None or path not in blobs:
+            continue
+        raw = records[blobs[path]]
+        new = _rewrite(path, raw, art_ids, model_map)
+        target = moves.get(path, path)
+        if new != raw or target != path:
+            changes[target] = git.write_object("blob", new)
+    return git.update_tree(tree, changes), sorted(moves.items())
+
+
+def _number_of(path: str) -> int | None:
+    """``3`` for ``artifacts/x/3.json``; None for anything else."""
+    stem = path.rsplit("/", 1)[-1].removesuffix(".json")
+    return int(stem) if path.endswith(".json") and stem.isdigit() else None
+
+
+def _numbers(git: Git, tree: str | None, directory: str) -> set[int]:
+    sha = tree
+    for part in directory.split("/"):
+        entry = next((e for e in git.tree_entries(sha) if e.name == part), None)
+        sha = entry.sha if entry and entry.is_dir else None
+        if sha is None:
+            return set()
+    names = [e.name[:-5] for e in git.tree_entries(sha) if e.name.endswith(".json")]
+    return {int(n) for n in names if n.isdigit()}
+
+
+def _renumber_maps(
+    moves: dict[str, str], raws: dict[str, bytes]
+) -> tuple[dict[str, int], dict[tuple[str, int], int]]:
+    art_ids: dict[str, int] = {}
+    model_map: dict[tuple[str, int], int] = {}
+    for old, new in moves.items():
+        kind, name, number = parse_record_path(old) or ("", "", "")
+        new_number = int(new.rsplit("/", 1)[1].removesuffix(".json"))
+        if kind == "artifact":
+            art_ids[json.loads(raws[old])["id"]] = new_number
+        elif kind == "model":
+            model_map[(name, int(number))] = new_number
+    return art_ids, model_map
+
+
+def _rewrite(
+    path: str, raw: bytes, art_ids: dict[str, int], model_map: dict[tuple[str, int], int]
+) -> bytes:
+    """One of our records with renumbered artifact/model references (and its own number)."""
+    kind = (parse_record_path(path) or ("",))[0]
+    data: dict[str, Any] = json.loads(raw)
+
+    def fix_art(ref: dict[str, Any]) -> dict[str, Any]:
+        return {**ref, "version": art_ids[ref["id"]]} if ref.get("id") in art_ids else ref
+
+    def fix_model(ref: dict[str, Any] | None) -> dict[str, Any] | None:
+        new = model_map.get((ref["name"], ref.get("version") or 0)) if ref else None
+        return ref if ref is None or new is None else {**ref, "version": new}
+
+    cls: type[Record]
+    if kind == "run":
+        cls = RunRecord
+        for step in data.get("steps", []):
+            for role in ("inputs", "outputs"):
+                step[role] = {k: fix_art(r) for k, r in (step.get(role) or {}).items()}
+        data["model"] = fix_model(data.get("model"))
+    elif kind == "artifact":
+        cls = ArtifactVersionRecord
+        data = fix_art(data)
+        data["model"] = fix_model(data.get("model"))
+    else:
+        cls = ModelVersionRecord
+        data["version"] = model_map.get((data["name"], data["version"]), data["version"])
+        for key in ("artifacts", "model_artifacts"):
+            data[key] = {k: fix_art(r) for k, r in (data.get(key) or {}).items()}
+    if json.loads(raw) == data:
+        return raw
+    return dump_record(cls.model_validate(data))
+
+
+# -- DVC pointers of records -----------------------------------------------------------------
+def _changed_blobs(git: Git, old: str | None, new: str) -> list[str]:
+    """Blob ids of artifact and run records in ``new`` that are not the same in ``old``."""
+    if old is None:
+        rows = [(p, b) for p, b in git.ls_tree(new)]
+    else:
+        rows = [(p, b) for s, p, b in git.diff_tree(old, new) if s != "D"]
+    prefixes = (f"{ARTIFACTS_DIR}/", f"{RUNS_DIR}/")
+    return [b for p, b in rows if p.startswith(prefixes) and p.endswith(".json")]
+
+
+def _pointers(git: Git, blobs: Iterable[str]) -> list[DvcPointer]:
+    """Pointers of artifact records and step logs in those record blobs (deduplicated)."""
+    found: dict[str, DvcPointer] = {}
+    for raw in git.read_blobs(sorted(set(blobs))).values():
+        data = json.loads(raw)
+        candidates = [data.get("pointer")] + [s.get("log") for s in data.get("steps") or []]
+        for item in candidates:
+            if isinstance(item, dict) and item.get("md5"):
+                found.setdefault(item["md5"], DvcPointer.model_validate(item))
+    return list(found.values())

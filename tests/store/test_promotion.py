@@ -1,0 +1,273 @@
+"""Promotion (pull-request and direct) and the CI promotion check, on real git + DVC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _repo_helpers import (
+    IRIS_TOML,
+    Sandbox,
+    build_template,
+    git,
+    make_sandbox,
+    record_model_version,
+    worktree_state,
+)
+
+from store.errors import NotFoundError, PromotionError
+from store.project import Project
+from store.promotion import preview, promote, push_branch
+from store.promotion_check import CheckReport, check_promotions
+from store.sync import push
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("promotion-template"))
+
+
+@pytest.fixture
+def box(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    return make_sandbox(template, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def project(box: Sandbox) -> Project:
+    """iris v1 (production, accuracy 0.91) and v2 (accuracy 0.95) on the runs ref."""
+    project = box.project()
+    record_model_version(project, "iris", {"accuracy": 0.91}, seed="1")
+    record_model_version(project, "iris", {"accuracy": 0.95, "loss": 0.1}, seed="2")
+    return project
+
+
+def diff_lines(repo: Path, a: str, b: str) -> list[str]:
+    out = git(repo, "diff", "--unified=0", a, b)
+    return [
+        line for line in out.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ]
+
+
+# -- pull-request mode -------------------------------------------------------------------
+def test_pull_request_promotion_is_one_commit_changing_only_the_stage_line(
+    box: Sandbox, project: Project
+) -> None:
+    head = git(box.work, "rev-parse", "HEAD")
+    result = promote(project, "iris", 2, "staging")
+    assert result.mode == "pull-request"
+    assert result.branch == "mlx/promote/iris/v2-staging"
+    assert git(box.work, "rev-parse", f"refs/heads/{result.branch}") == result.commit
+    assert git(box.work, "rev-parse", f"{result.commit}^") == head
+    assert git(box.work, "diff", "--name-only", head, result.commit) == "models/iris.toml"
+    assert diff_lines(box.work, head, result.branch) == ["+staging = 2"]
+    text = git(box.work, "show", f"{result.branch}:models/iris.toml")
+    assert text + "\n" == IRIS_TOML + "staging = 2\n"  # every comment and line survives
+    assert result.archived_version is None
+    assert "+staging = 2" in result.diff
+
+
+def test_pull_request_mode_never_touches_work_tree_index_head_or_branch(
+    box: Sandbox, project: Project
+) -> None:
+    (box.work / "scratch.txt").write_text("untracked work in progress\n")
+    (box.work / "mlx.toml").write_text('[project]\nname = "demo"  # edited\n')
+    git(box.work, "add", "mlx.toml")
+    git(box.work, "status")  # refresh the index's stat data now, not during the snapshot
+    before = worktree_state(box.work)
+    promote(project, "iris", 2, "production", force=True)
+    assert worktree_state(box.work) == before
+    assert (box.work / "models" / "iris.toml").read_text() == IRIS_TOML
+
+
+def test_promotion_commit_uses_the_users_git_identity(box: Sandbox, project: Project) -> None:
+    result = promote(project, "iris", 2, "staging")
+    author = git(box.work, "log", "-1", "--format=%an <%ae>|%cn", result.commit)
+    assert author == "Test Author <author@example.com>|Test Author"
+    assert git(box.work, "log", "-1", "--format=%s", result.commit) == (
+        "mlx: promote iris v2 to staging"
+    )
+    git(box.work, "fsck", "--strict")
+
+
+def test_occupied_stage_is_refused_without_force(project: Project) -> None:
+    with pytest.raises(PromotionError, match=r"'production' .* held by version 1; pass --force"):
+        promote(project, "iris", 2, "production")
+
+
+def test_force_moves_the_previous_holder_to_archived(box: Sandbox, project: Project) -> None:
+    head = git(box.work, "rev-parse", "HEAD")
+    result = promote(project, "iris", 2, "production", force=True)
+    assert result.archived_version == 1
+    assert diff_lines(box.work, head, result.commit) == [
+        "-production = 1  # first release",
+        "+production = 2  # first release",
+        "+archived = 1",
+    ]
+
+
+def test_promoting_the_current_holder_again_is_refused(project: Project) -> None:
+    with pytest.raises(PromotionError, match="version 1 of model 'iris' already holds stage"):
+        promote(project, "iris", 1, "production", force=True)
+
+
+def test_stages_table_is_added_when_missing(box: Sandbox) -> None:
+    project = box.project()
+    record_model_version(project, "plain", {"f1": 0.8})
+    head = git(box.work, "rev-parse", "HEAD")
+    result = promote(project, "plain", 1, "staging")
+    assert diff_lines(box.work, head, result.commit) == ["+", "+[stages]", "+staging = 1"]
+
+
+@pytest.mark.parametrize("stage_it", [False, True])
+def test_dirty_model_config_is_refused(box: Sandbox, project: Project, stage_it: bool) -> None:
+    path = box.work / "models" / "iris.toml"
+    path.write_text(path.read_text() + "# local note\n")
+    if stage_it:
+        git(box.work, "add", "models/iris.toml")
+    with pytest.raises(PromotionError, match=r"models/iris\.toml has uncommitted changes"):
+        promote(project, "iris", 2, "staging")
+    assert git(box.work, "branch", "--list", "mlx/*") == ""
+
+
+def test_unknown_version_and_model_are_not_found(project: Project) -> None:
+    with pytest.raises(NotFoundError, match=r"unknown version of model 'iris' '7' \(known: 1, 2\)"):
+        promote(project, "iris", 7, "staging")
+    with pytest.raises(NotFoundError, match=r"unknown model 'irsi'; did you mean 'iris'\?"):
+        promote(project, "irsi", 1, "staging")
+
+
+def test_latest_is_not_a_promotion_target(project: Project) -> None:
+    with pytest.raises(PromotionError, match="'latest' is always the newest version"):
+        promote(project, "iris", 2, "latest")
+
+
+def test_existing_promotion_branch_is_refused(project: Project) -> None:
+    promote(project, "iris", 2, "staging")
+    with pytest.raises(PromotionError, match="branch 'mlx/promote/iris/v2-staging' already exists"):
+        promote(project, "iris", 2, "staging")
+
+
+def test_body_compares_candidate_with_incumbent_and_links_lineage(
+    tmp_path: Path, project: Project
+) -> None:
+    body_file = tmp_path / "body.md"
+    result = promote(project, "iris", 2, "production", force=True, body_file=body_file)
+    body = body_file.read_text()
+    assert body == result.body
+    assert body.startswith("## Promote `iris` v2 to `production`")
+    assert "| metric | candidate v2 | incumbent v1 | change |" in body
+    assert "| accuracy | 0.95 | 0.91 | +0.04 |" in body
+    assert "| `accuracy >= 0.9` | 0.95 | pass |" in body
+    assert "of pipeline `training`, status completed, code commit" in body
+    assert "- Model artifacts: `trained_model:2`" in body
+    assert "- Data artifacts: `dataset:2`" in body
+    assert "git push origin mlx/promote/iris/v2-production" in body
+    assert "Version 1 moves to `archived`." in body
+
+
+# -- direct mode -------------------------------------------------------------------------
+def test_direct_mode_commits_only_the_model_config_on_the_current_branch(
+    box: Sandbox, project: Project
+) -> None:
+    head = git(box.work, "rev-parse", "HEAD")
+    (box.work / "notes.txt").write_text("staged, not part of the promotion\n")
+    git(box.work, "add", "notes.txt")
+    result = promote(project, "iris", 2, "staging", direct=True)
+    assert result.mode == "direct" and result.branch == "main"
+    assert git(box.work, "rev-parse", "HEAD") == result.commit
+    assert git(box.work, "rev-parse", "HEAD^") == head
+    assert git(box.work, "diff", "--name-only", head, "HEAD") == "models/iris.toml"
+    assert diff_lines(box.work, head, "HEAD") == ["+staging = 2"]
+    assert git(box.work, "status", "--porcelain") == "A  notes.txt"
+    assert (box.work / "models" / "iris.toml").read_text() == IRIS_TOML + "staging = 2\n"
+
+
+def test_direct_mode_follows_the_project_setting(box: Sandbox) -> None:
+    (box.work / "mlx.toml").write_text('[project]\nname = "demo"\npromotion = "direct"\n')
+    git(box.work, "commit", "-qam", "direct promotions")
+    project = box.project()
+    record_model_version(project, "iris", {"accuracy": 0.99})
+    assert promote(project, "iris", 1, "staging").mode == "direct"
+    assert git(box.work, "branch", "--list", "mlx/*") == ""
+
+
+# -- preview -----------------------------------------------------------------------------
+def test_preview_has_no_side_effects_and_explains_a_refusal(box: Sandbox, project: Project) -> None:
+    git(box.work, "status")
+    before = worktree_state(box.work), git(box.work, "for-each-ref")
+    shown = preview(project, "iris", 2, "production")
+    assert (worktree_state(box.work), git(box.work, "for-each-ref")) == before
+    assert shown.incumbent == 1 and shown.needs_force
+    assert shown.refusal is not None and "--force" in shown.refusal
+    assert "+production = 2  # first release" in shown.diff
+    assert [(g.metric, g.passed) for g in shown.gate_results] == [("accuracy", True)]
+    assert preview(project, "iris", 2, "production", force=True).refusal is None
+
+
+# -- promotion check ---------------------------------------------------------------------
+def check_branch(box: Sandbox, project: Project, branch: str) -> CheckReport:
+    return check_promotions(project, "main", f"refs/heads/{branch}")
+
+
+def test_check_passes_for_a_good_version_whose_artifacts_are_pushed(
+    box: Sandbox, project: Project
+) -> None:
+    push(project)
+    result = promote(project, "iris", 2, "production", force=True)
+    report = check_branch(box, project, str(result.branch))
+    assert report.ok, report.markdown()
+    stages = [(c.stage, c.version, c.previous) for c in report.checks]
+    assert stages == [("production", 2, 1), ("archived", 1, None)]
+    assert "## mlx promotion check passed" in report.markdown()
+
+
+def test_check_fails_when_artifacts_are_not_in_the_dvc_remote(
+    box: Sandbox, project: Project
+) -> None:
+    result = promote(project, "iris", 2, "staging")
+    report = check_branch(box, project, str(result.branch))
+    assert not report.ok
+    (check,) = report.checks
+    assert any("trained_model:2" in p and "not in the DVC remote" in p for p in check.problems)
+    assert "FAIL" in report.markdown()
+
+
+def test_check_fails_for_a_failing_gate(box: Sandbox, project: Project) -> None:
+    record_model_version(project, "iris", {"accuracy": 0.5}, seed="weak")
+    push(project)
+    result = promote(project, "iris", 3, "staging")
+    report = check_branch(box, project, str(result.branch))
+    assert not report.ok
+    assert report.checks[0].problems == ("gate failed: accuracy >= 0.9 (got 0.5)",)
+
+
+def test_check_fails_for_a_version_missing_from_the_runs_ref(box: Sandbox) -> None:
+    path = box.work / "models" / "iris.toml"
+    git(box.work, "checkout", "-qb", "hand-edit")
+    path.write_text(IRIS_TOML.replace("production = 1", "production = 9"))
+    git(box.work, "commit", "-qam", "typo'd promotion")
+    report = check_promotions(box.project(), "main")
+    assert not report.ok
+    assert "version 9 of model 'iris' is not on the runs ref" in report.checks[0].problems[0]
+
+
+def test_check_reports_an_invalid_config_and_no_changes(box: Sandbox, project: Project) -> None:
+    assert check_promotions(project, "main", "main").ok
+    git(box.work, "checkout", "-qb", "broken")
+    (box.work / "models" / "iris.toml").write_text("[stages]\nproduction = -1\n")
+    git(box.work, "commit", "-qam", "broken")
+    report = check_promotions(project, "main")
+    assert not report.ok
+    assert "iris.toml:2 [stages.production]" in report.errors[0]
+
+
+def test_check_of_an_unknown_base_is_not_found(project: Project) -> None:
+    with pytest.raises(NotFoundError, match="unknown git revision 'origin/nope'"):
+        check_promotions(project, "origin/nope")
+
+
+def test_push_branch_publishes_the_branch_and_the_runs_ref(box: Sandbox, project: Project) -> None:
+    result = promote(project, "iris", 2, "staging")
+    push_branch(project, str(result.branch))
+    assert git(box.origin, "rev-parse", f"refs/heads/{result.branch}") == result.commit
+    assert git(box.origin, "rev-parse", "refs/mlx/runs") == project.runs.tip()
