@@ -10,8 +10,6 @@ import pytest
 
 from tests.conftest import git, mlx_cli
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> Path:
@@ -92,8 +90,11 @@ def test_inference_follows_a_newly_merged_promotion(demo: Path, tmp_path: Path) 
     proc = mlx_cli(work, "run", "do_predictions", "--headless", "--json")
     assert proc.returncode == 0, proc.stderr
     run = json.loads(proc.stdout)
-    assert run["model"] == {"name": "iris_classifier", "version": None} or run["model"]
+    versions = json.loads(mlx_cli(work, "model", "versions", "iris_classifier", "--json").stdout)
+    v2 = next(v for v in versions if v["version"] == 2)
+    assert v2["stages"] == ["production"]
+    expected = v2["model_artifacts"]["trained_model"]
     predict = next(s for s in run["steps"] if s["name"] == "predict")
-    assert predict["inputs"]["model"] == "trained_model:2"
+    assert predict["inputs"]["model"] == f"trained_model:{expected['version']}"
     log = mlx_cli(work, "runs", "logs", run["id"], "predict_from_context").stdout
     assert "<model iris_classifier:2>" in log
