@@ -178,7 +178,7 @@ def store_value(
     tmp = Path(tempfile.mkdtemp(prefix="mlx-save-"))
     try:
         try:
-            cls, meta = save_value(data, tmp / "data", materializer)  # type: ignore[arg-type]
+            cls, meta = save_value(data, tmp / "data", materializer)
         except MaterializerError as exc:
             where = f"step {step!r} output {output!r}" if step else f"artifact {name!r}"
             raise MaterializerError(f"{where}: {exc}") from exc

@@ -146,6 +146,7 @@ class RunDriver:
                                self._model_draft())  # fmt: skip
         if self.journal:
             self.journal.close(remove=True)
+        self.project.runs.maintain()
         if committed.model_version is not None and status == "completed":
             self._promote(committed.model_version.name, committed.model_version.version)
         duration = (committed.run.finished_at or self.started) - self.started
@@ -361,7 +362,8 @@ class RunDriver:
         if previous is None:
             return explain_miss(components, None)
         steps = self.project.index.run_json(previous)["steps"]
-        old = next((s for s in steps if s["name"] == name), {}).get("cache_components")
+        step: dict[str, Any] = next((s for s in steps if s["name"] == name), {})
+        old = step.get("cache_components")
         from store.records import CacheComponents
 
         return explain_miss(components, CacheComponents.model_validate(old) if old else None)

@@ -86,7 +86,7 @@ class Step(Generic[P, R]):
                 f"step {self.name!r} has no parameter {sorted(unknown)[0]!r} "
                 f"(parameters: {', '.join(self.param_types) or 'none'})"
             )
-        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+        functools.update_wrapper(self, func)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         from engine.compiler import active_compiler

@@ -247,7 +247,10 @@ class Index:
         sql += where + " ORDER BY started_at DESC, id"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [RunSummary(*row[:10], bool(row[10])) for row in self.db.execute(sql, args)]
+        return [
+            RunSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]))
+            for r in self.db.execute(sql, args)
+        ]
 
     def count_runs(self) -> int:
         self.sync()

@@ -75,6 +75,14 @@ class RunsRef:
     def read(self, path: str) -> bytes | None:
         return self.view().read(path)
 
+    def maintain(self) -> None:
+        """Let git pack loose objects when there are many (``gc --auto``, detached).
+
+        Appends write loose objects through plumbing, which never triggers git's own
+        housekeeping; this is cheap when there is nothing to do.
+        """
+        self.git.run_ok("gc", "--auto", "--quiet")
+
     def commit(
         self,
         build: Callable[[TipView], Mapping[str, bytes]],
