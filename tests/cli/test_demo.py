@@ -6,17 +6,7 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import git, mlx_cli
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> Path:
-    root = tmp_path_factory.mktemp("demo") / "iris"
-    proc = mlx_cli(root.parent, "demo", str(root), timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return root
 
 
 def _runs(root: Path) -> list[dict]:
@@ -72,9 +62,9 @@ def test_model_version_carries_accuracy_and_model_artifact(demo: Path) -> None:
     assert versions[0]["stages"] == ["production"]
 
 
-def test_inference_follows_a_newly_merged_promotion(demo: Path, tmp_path: Path) -> None:
+def test_inference_follows_a_newly_merged_promotion(demo_copy: Path, tmp_path: Path) -> None:
     work = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(demo.with_name("iris-origin.git")), str(work))
+    git(tmp_path, "clone", "-q", str(demo_copy.with_name("iris-origin.git")), str(work))
     assert mlx_cli(work, "pull", "origin").returncode == 0
     env = {"HOME": os.environ["HOME"]}
     proc = mlx_cli(work, "run", "train_and_promote", "--headless", "-p", "C=2.0", env=env)

@@ -101,6 +101,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     _say("batch inference with the production model")
     _mlx(target, "run", "do_predictions", "--headless")
+    _mlx(target, "push", "origin")
     _mlx(target, "runs", "list")
     _say("done")
     print(f"explore it:  cd {target} && mlx")
