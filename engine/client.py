@@ -32,7 +32,7 @@ class ArtifactVersionView:
 
     id = property(lambda self: self._raw["id"])
     name = property(lambda self: self._raw["name"])
-    version = property(lambda self: self._raw["version"])
+    version = property(lambda self: self._raw.get("version"))
     metadata = property(lambda self: dict(self._raw.get("metadata", {})))
     run_metadata = metadata
     type = property(lambda self: self._raw["type"])

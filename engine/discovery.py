@@ -25,6 +25,8 @@ def discover_pipelines(project: Project) -> dict[str, Pipeline]:
     if root not in sys.path:
         sys.path.insert(0, root)
     _forget_foreign_modules(project)
+    if sys.pycache_prefix is None:  # keep bytecode of user modules out of their work tree
+        sys.pycache_prefix = str(project.state_dir / "pycache")
     found: dict[str, Pipeline] = {}
     for entry in project.config.project.pipelines:
         for module in _modules(entry, project):
@@ -71,8 +73,12 @@ def _import(name: str, project: Project) -> ModuleType | None:
     except ModuleNotFoundError as exc:
         if exc.name == name or (exc.name and name.startswith(exc.name + ".")):
             if name in project.config.project.pipelines and name != "pipelines":
+                from store.config import locate_key
+
+                text = project.config_path.read_text(encoding="utf-8")
                 raise ConfigError(str(project.config_path), f"pipeline module {name!r} not found",
-                                  key="project.pipelines") from exc  # fmt: skip
+                                  key="project.pipelines",
+                                  line=locate_key(text, ["project", "pipelines"])) from exc  # fmt: skip
             return None
         raise ConfigError(
             name.replace(".", "/") + ".py", f"import failed: {exc}\n{traceback.format_exc()}"

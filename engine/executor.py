@@ -57,6 +57,7 @@ class StepResult:
     model_metadata: dict[str, Any] = field(default_factory=dict)
     stage_requests: list[tuple[str, bool]] = field(default_factory=list)
     error: ErrorInfo | None = None
+    exception: BaseException | None = None  # the step's own exception, for on_failure hooks
     log: dict[str, Any] | None = None
 
 
@@ -117,6 +118,7 @@ def execute_step(task: StepTask) -> StepResult:
             log.write(trace)
             result.status = "failed"
             result.error = ErrorInfo(type=type(exc).__name__, message=str(exc), traceback=trace)
+            result.exception = _picklable(exc)
             _call_hook(task.step.on_failure, log, exc)
     result.finished_at = datetime.now(UTC)
     result.log = _store_log(project, Path(task.log_path))
@@ -199,6 +201,17 @@ def store_value(
         "metadata": {**meta, **(metadata or {})},
         "is_model_artifact": model_type if is_model is None else is_model,
     }
+
+
+def _picklable(exc: BaseException) -> BaseException | None:
+    """The exception itself when it can travel back from a worker process, else None."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - exotic exceptions: the hook gets a summary instead
+        return None
+    return exc
 
 
 def _store_log(project: Any, path: Path) -> dict[str, Any] | None:

@@ -95,10 +95,12 @@ class RunDriver:
         self.steps: dict[str, StepRecord] = {}
         self.drafts: dict[str, dict[str, Any]] = {}  # artifact id -> new version draft
         self.outputs: dict[tuple[str, str], tuple[ArtifactRef, dict[str, Any]]] = {}
-        self.externals: dict[ExternalArtifact, tuple[ArtifactRef, dict[str, Any]]] = {}
+        self.externals: dict[int, tuple[ArtifactRef, dict[str, Any]]] = {}  # by id(source)
         self.model_metadata: dict[str, Any] = {}
         self.stage_requests: list[tuple[str, bool]] = []
+        self.miss_note = ""
         self.error: ErrorInfo | None = None
+        self.exception: BaseException | None = None  # first failure, for on_failure
         self.journal: Journal | None = None
         self.logs = live_log_dir(project.git.common_dir, self.run_id)
 
@@ -121,19 +123,25 @@ class RunDriver:
                                 parameters=self.parameters, stack=self.stack))  # fmt: skip
         for inv in self.spec.invocations.values():
             for name, source in inv.inputs.items():
-                if isinstance(source, ExternalArtifact) and source not in self.externals:
+                if isinstance(source, ExternalArtifact) and id(source) not in self.externals:
                     draft = store_value(self.project, source.value,
                                         source.name or f"external_{inv.name}_{name}",
                                         run_id=self.run_id)  # fmt: skip
                     self.drafts[draft["id"]] = draft
-                    self.externals[source] = (ArtifactRef(id=draft["id"], name=draft["name"]), draft)
+                    self.externals[id(source)] = (ArtifactRef(id=draft["id"], name=draft["name"]), draft)
 
     def abort(self, exc: BaseException) -> None:
         self.error = ErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__,
                                traceback=traceback.format_exc())  # fmt: skip
+        now = datetime.now(UTC)
         for name in self.order():
-            if name not in self.steps:
+            step = self.steps.get(name)
+            if step is None:
                 self.skip(name)
+            elif step.status == "running":  # interrupted mid-step
+                self.steps[name] = step.model_copy(
+                    update={"status": "failed", "finished_at": now, "error": self.error}
+                )
 
     def finish(self) -> RunRecord:
         failed = self.error is not None or any(s.status == "failed" for s in self.steps.values())
@@ -141,6 +149,11 @@ class RunDriver:
         hook = self.pipeline.on_failure if failed else self.pipeline.on_success
         self._hook(hook, self._first_exception() if failed else None)
         self._hook(self.pipeline.on_cleanup, None)
+        failed_step = next((s for s in self.steps.values() if s.error), None)
+        if self.error is None and failed_step is not None and failed_step.error is not None:
+            self.error = failed_step.error.model_copy(
+                update={"message": f"step {failed_step.name} failed: {failed_step.error.message}"}
+            )
         record = self._record(status, finished=datetime.now(UTC))
         committed = commit_run(self.project.runs, record, list(self.drafts.values()),
                                self._model_draft())  # fmt: skip
@@ -193,12 +206,14 @@ class RunDriver:
         draft = make(self.project, self.run_id, self.pipeline.name, self.model_metadata)
         return draft if isinstance(draft, dict) else None
 
-    def _first_exception(self) -> Exception:
+    def _first_exception(self) -> BaseException:
+        if self.exception is not None:
+            return self.exception
         failed = next((s for s in self.steps.values() if s.error), None)
         info = self.error or (failed.error if failed else None)
         return RuntimeError(f"{info.type}: {info.message}" if info else "run failed")
 
-    def _hook(self, hook: Callable[..., Any] | None, exc: Exception | None) -> None:
+    def _hook(self, hook: Callable[..., Any] | None, exc: BaseException | None) -> None:
         if hook is None:
             return
         import inspect
@@ -262,6 +277,8 @@ class RunDriver:
                 self.emit(ev.StepCached(run_id=self.run_id, step=name, cached_from=run_id))
                 return None
         reasons = ["caching disabled"] if not enabled else self._explain(name, components)
+        if enabled and self.miss_note and reasons == ["earlier outputs are no longer available"]:
+            reasons = [self.miss_note]
         self.steps[name] = StepRecord.model_validate({
             **base, "status": "running", "started_at": datetime.now(UTC),
             "rerun_reasons": reasons})  # fmt: skip
@@ -276,6 +293,8 @@ class RunDriver:
 
     def complete(self, result: StepResult) -> None:
         self.model_metadata.update(result.model_metadata)
+        if result.exception is not None and self.exception is None:
+            self.exception = result.exception
         self.stage_requests += result.stage_requests
         outputs = {}
         for out_name, draft in result.outputs.items():
@@ -307,7 +326,7 @@ class RunDriver:
         if isinstance(source, OutputHandle):
             return self.outputs[(source.step, source.output)]
         if isinstance(source, ExternalArtifact):
-            return self.externals[source]
+            return self.externals[id(source)]
         record = self.project.index.artifact_by_id(source.id)
         if record is None:
             raise MlxError(f"artifact {source.name}:{source.version} is not on the runs ref")
@@ -332,13 +351,16 @@ class RunDriver:
         return self._pipeline_cache_enabled()
 
     def _lookup(self, key: str, policy: CachePolicy) -> tuple[str, dict[str, ArtifactRef]] | None:
+        self.miss_note = ""
         index = self.project.index
         for run_id, step_name in index.steps_with_key(key)[:5]:
             steps = index.run_json(run_id)["steps"]
             step = StepRecord.model_validate(next(s for s in steps if s["name"] == step_name))
             if policy.max_age_days is not None and step.finished_at is not None:
                 if datetime.now(UTC) - step.finished_at > timedelta(days=policy.max_age_days):
+                    self.miss_note = f"cached result older than max_age_days={policy.max_age_days:g}"
                     continue
+            self.miss_note = "cached outputs are no longer in the DVC cache or remote"
             if all(self._available(ref) for ref in step.outputs.values()):
                 return run_id, dict(step.outputs)
         return None

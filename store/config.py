@@ -144,8 +144,9 @@ def locate_key(text: str, loc: list[str]) -> int | None:
             if table == loc[: len(table)] and best is None and len(table) == len(loc):
                 best = number
             continue
-        key = line.split("=", 1)[0].strip().strip("\"'")
-        if "=" in line and table + [key] == loc[: len(table) + 1]:
+        keys = [k.strip().strip("\"'") for k in line.split("=", 1)[0].split(".")]
+        full = table + keys
+        if "=" in line and full == loc[: len(full)]:
             return number
     if best is None and loc[:-1]:
         return locate_key(text, loc[:-1])

@@ -245,8 +245,8 @@ class Index:
         sql += "steps_cached, stack, code_commit, dirty FROM runs"
         where, args = _where(pipeline=pipeline, status=status)
         sql += where + " ORDER BY started_at DESC, id"
-        if limit:
-            sql += f" LIMIT {int(limit)}"
+        if limit is not None:
+            sql += f" LIMIT {max(int(limit), 0)}"
         return [
             RunSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]))
             for r in self.db.execute(sql, args)

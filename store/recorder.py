@@ -64,6 +64,10 @@ def commit_run(
     result: list[CommittedRun] = []
 
     def build(view: TipView) -> dict[str, bytes]:
+        existing = view.read(run_path(run.id))
+        if existing is not None:  # already committed (a crashed run folded by another process)
+            result[:] = [_committed_from(view, existing)]
+            return {}
         numbers: dict[str, int] = {}
         taken: dict[str, set[int]] = {}
         model_rec = _number_model(view, model_version)
@@ -90,6 +94,11 @@ def commit_run(
 
     runs.commit(build, f"run {run.id} {run.pipeline} {run.status}")
     return result[0]
+
+
+def _committed_from(view: TipView, data: bytes) -> CommittedRun:
+    run = RunRecord.model_validate_json(data)
+    return CommittedRun(run, [], None)
 
 
 def _number_model(view: TipView, draft: dict[str, Any] | None) -> ModelVersionRecord | None:

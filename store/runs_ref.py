@@ -98,6 +98,8 @@ class RunsRef:
         for attempt in range(attempts):
             view = self.view()
             files = build(view)
+            if not files:  # nothing to add: no empty commit
+                return view.tip or ""
             blobs = {path: self.git.write_object("blob", data) for path, data in files.items()}
             tree = self.git.update_tree(view.tree, blobs)
             parents = [view.tip] if view.tip else []

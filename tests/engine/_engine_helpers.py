@@ -1,0 +1,111 @@
+"""Helpers of the engine tests: run a pipeline in-process, inspect the ref, the DVC cache, git.
+
+``tests/conftest.py`` cannot be imported as ``conftest`` from here (each test directory has its
+own ``conftest.py``), so its plain helpers (``git``, ``commit_all``, ``mlx_cli``) are loaded by
+path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from engine.pipeline import Pipeline
+from store.project import Project
+from store.records import RunRecord
+
+ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
+
+
+def _root_conftest() -> ModuleType:
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) == str(ROOT_CONFTEST):
+            return module
+    spec = importlib.util.spec_from_file_location("_mlx_tests_root_conftest", ROOT_CONFTEST)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_conftest = _root_conftest()
+git = _conftest.git
+commit_all = _conftest.commit_all
+mlx_cli = _conftest.mlx_cli
+
+
+def run(project: Project, pipe: Pipeline, enable_cache: bool | None = None,
+        **params: Any) -> RunRecord:  # fmt: skip
+    """Run ``pipe`` in this process the way the CLI does; return the committed record."""
+    from engine.runner import run_pipeline
+
+    return run_pipeline(project, pipe, pipe.bind((), params), enable_cache=enable_cache)
+
+
+def statuses(record: RunRecord) -> dict[str, str]:
+    return {s.name: s.status for s in record.steps}
+
+
+def step(record: RunRecord, name: str) -> Any:
+    found = record.step(name)
+    assert found is not None, f"no step {name!r} in {[s.name for s in record.steps]}"
+    return found
+
+
+def write_module(project_dir: Path, name: str, source: str) -> ModuleType:
+    """Write ``<project>/<name>.py`` and (re)import it fresh; the project dir joins sys.path."""
+    path = project_dir / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))  # removed again by the project_dir fixture
+    sys.modules.pop(name, None)
+    importlib.invalidate_caches()
+    return importlib.import_module(name)
+
+
+def write_pipeline_file(project_dir: Path, name: str, source: str) -> Path:
+    """Write ``pipelines/<name>.py`` for the CLI to discover."""
+    path = project_dir / "pipelines" / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def fsck_problems(repo: Path) -> list[str]:
+    """Lines of ``git fsck --strict`` that are errors (dangling objects are fine)."""
+    proc = subprocess.run(
+        ["git", "fsck", "--strict", "--no-progress"], cwd=repo, capture_output=True, text=True
+    )
+    lines = (proc.stdout + proc.stderr).splitlines()
+    bad = [ln for ln in lines if ln.startswith(("error", "warning", "missing", "broken", "bad"))]
+    if proc.returncode != 0:
+        bad.append(f"exit code {proc.returncode}")
+    return bad
+
+
+def cache_objects(project_dir: Path) -> dict[str, Path]:
+    """``md5 -> path`` of every object in the project's DVC cache."""
+    base = project_dir / ".dvc" / "cache" / "files" / "md5"
+    return {p.parent.name + p.name: p for p in base.glob("*/*")} if base.is_dir() else {}
+
+
+def artifact_records(project: Project, name: str) -> list[dict[str, Any]]:
+    return project.index.artifact_versions(name)
+
+
+def ref_paths(project: Project) -> list[str]:
+    if project.runs.tip() is None:
+        return []
+    return [p for p, _ in project.git.ls_tree(project.runs.tip() or "")]
+
+
+def read_run(project: Project, run_id: str) -> dict[str, Any]:
+    data = project.runs.read(f"runs/{run_id[:2]}/{run_id}.json")
+    assert data is not None, f"run {run_id} is not on the ref"
+    return dict(json.loads(data))

@@ -1,0 +1,106 @@
+"""Helpers of the core store tests (runs ref, index, config, layers): records without DVC.
+
+``tests/conftest.py`` cannot be imported as ``conftest`` from here (every test directory has its
+own ``conftest.py``), so its plain helpers are loaded by path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from store.recorder import CommittedRun, commit_run
+from store.records import ArtifactRef, RunRecord, RunStatus, StepRecord
+from store.runs_ref import RunsRef
+
+ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
+
+
+def _root_conftest() -> ModuleType:
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) == str(ROOT_CONFTEST):
+            return module
+    spec = importlib.util.spec_from_file_location("_mlx_tests_root_conftest", ROOT_CONFTEST)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_conftest = _root_conftest()
+git = _conftest.git
+commit_all = _conftest.commit_all
+mlx_cli = _conftest.mlx_cli
+
+
+def fake_pointer(seed: str = "x") -> dict[str, Any]:
+    """A well-formed DVC pointer (the bytes need not exist for ref/index tests)."""
+    import hashlib
+
+    return {"md5": hashlib.md5(seed.encode()).hexdigest(), "size": len(seed), "hash": "md5"}
+
+
+def draft(name: str, run_id: str, step: str = "make") -> dict[str, Any]:
+    """An artifact-version draft (no version number yet)."""
+    art_id = uuid.uuid4().hex
+    return {
+        "id": art_id, "name": name, "type": "builtins.int",
+        "materializer": "engine.materializers.JsonMaterializer",
+        "pointer": fake_pointer(art_id), "run_id": run_id, "step": step, "output": name,
+        "created_at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+
+
+def add_run(
+    runs: RunsRef,
+    *,
+    run_id: str | None = None,
+    pipeline: str = "training",
+    artifacts: tuple[str, ...] = ("model",),
+    status: RunStatus = "completed",
+    cache_key: str | None = None,
+) -> CommittedRun:
+    """Commit one finished one-step run producing one new version of each name in ``artifacts``."""
+    run_id = run_id or uuid.uuid4().hex
+    drafts = [draft(name, run_id) for name in artifacts]
+    now = datetime.now(UTC)
+    step = StepRecord(
+        name="make", status="completed" if status == "completed" else "failed",
+        started_at=now, finished_at=now, cache_key=cache_key,
+        outputs={d["name"]: ArtifactRef(id=d["id"], name=d["name"]) for d in drafts},
+    )  # fmt: skip
+    run = RunRecord(
+        id=run_id,
+        pipeline=pipeline,
+        status=status,
+        started_at=now,
+        finished_at=now,
+        steps=[step],
+    )
+    return commit_run(runs, run, drafts)
+
+
+def assert_fsck_clean(repo: Path) -> None:
+    """``git fsck --strict`` exits 0 and reports no error (dangling objects are fine)."""
+    proc = subprocess.run(
+        ["git", "fsck", "--strict", "--no-progress"], cwd=repo, capture_output=True, text=True
+    )
+    bad = [
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
+        if line.split(" ")[0].rstrip(":") in ("error", "warning", "missing", "broken", "bad")
+        or line.startswith(("error", "warning", "missing", "broken", "bad"))
+    ]
+    assert proc.returncode == 0 and not bad, f"git fsck --strict:\n{proc.stdout}\n{proc.stderr}"
+
+
+def ref_paths(repo: Path, ref: str = "refs/mlx/runs") -> list[str]:
+    """Every path in the tree at the tip of ``ref``."""
+    out = git(repo, "ls-tree", "-r", "--name-only", ref)
+    return [line for line in out.splitlines() if line]
