@@ -25,14 +25,17 @@ def discover_pipelines(project: Project) -> dict[str, Pipeline]:
     if root not in sys.path:
         sys.path.insert(0, root)
     _forget_foreign_modules(project)
-    if sys.pycache_prefix is None:  # keep bytecode of user modules out of their work tree
-        sys.pycache_prefix = str(project.state_dir / "pycache")
     found: dict[str, Pipeline] = {}
-    for entry in project.config.project.pipelines:
-        for module in _modules(entry, project):
-            for value in vars(module).values():
-                if isinstance(value, Pipeline):
-                    found.setdefault(value.name, value)
+    # importing user modules must not write __pycache__/ into their work tree
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        for entry in project.config.project.pipelines:
+            for module in _modules(entry, project):
+                for value in vars(module).values():
+                    if isinstance(value, Pipeline):
+                        found.setdefault(value.name, value)
+    finally:
+        sys.dont_write_bytecode = saved
     return found
 
 

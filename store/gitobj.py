@@ -81,6 +81,30 @@ class Git:
         proc = subprocess.run(["git", *args], cwd=self.cwd, capture_output=True, env=_env())
         return proc.returncode == 0
 
+    def read_ref(self, ref: str) -> str | None:
+        """The object id a full ref name points at; reads the ref files directly (no fork).
+
+        Falls back to ``git rev-parse`` for anything but a plain loose or packed ref.
+        """
+        try:
+            value = (self.common_dir / ref).read_text().strip()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            value = ""
+        except OSError:
+            return self.rev_parse(ref)
+        if len(value) == 40:
+            return value
+        if value:  # a symbolic ref: let git resolve it
+            return self.rev_parse(ref)
+        try:
+            packed = (self.common_dir / "packed-refs").read_text()
+        except FileNotFoundError:
+            return None
+        for line in packed.splitlines():
+            if line.endswith(" " + ref) and not line.startswith(("#", "^")):
+                return line.split(" ", 1)[0]
+        return None
+
     def rev_parse(self, rev: str) -> str | None:
         """The object id ``rev`` names, or ``None`` when it does not exist."""
         spec = rev if ":" in rev else rev + "^{object}"  # "REV:path" takes no suffix

@@ -1,8 +1,9 @@
 """Where every record lives: ref names, paths inside the runs ref, paths under ``.git/mlx``.
 
 One module owns the layout so readers and writers cannot disagree. Run records are sharded by
-the first two hex digits of the (random) run id, which keeps each append to a few small trees
-however many runs exist.
+the first two hex digits of the (random) run id, and numbered versions (artifacts, models) by
+buckets of 1000 numbers, so an append rewrites only a few small trees however many records
+exist: ``runs/ab/abcd….json``, ``artifacts/<name>/0/7.json``, ``models/<name>/1/1042.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ RUNS_DIR = "runs"
 ARTIFACTS_DIR = "artifacts"
 MODELS_DIR = "models"
 
+BUCKET = 1000
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -33,9 +35,25 @@ def artifact_dir(name: str) -> str:
     return f"{ARTIFACTS_DIR}/{name}"
 
 
+def versioned_path(directory: str, version: int) -> str:
+    """Path of version ``version`` inside a versioned directory (bucketed by 1000)."""
+    return f"{directory}/{version // BUCKET}/{version}.json"
+
+
+def versioned_dir(path: str) -> str:
+    """The versioned directory (``artifacts/<name>``) a version record belongs to."""
+    return "/".join(path.split("/")[:2])
+
+
+def version_of(path: str) -> int | None:
+    """``7`` for ``artifacts/x/0/7.json``; None for anything else."""
+    parsed = parse_record_path(path)
+    return int(parsed[2]) if parsed and parsed[0] != "run" else None
+
+
 def artifact_path(name: str, version: int) -> str:
     """Path of one artifact-version record."""
-    return f"{ARTIFACTS_DIR}/{name}/{version}.json"
+    return versioned_path(artifact_dir(name), version)
 
 
 def model_dir(name: str) -> str:
@@ -45,25 +63,25 @@ def model_dir(name: str) -> str:
 
 def model_version_path(name: str, version: int) -> str:
     """Path of one model-version record."""
-    return f"{MODELS_DIR}/{name}/{version}.json"
+    return versioned_path(model_dir(name), version)
 
 
 def parse_record_path(path: str) -> tuple[str, str, str] | None:
     """Split a runs-ref path into ``(kind, key, sub)``.
 
     ``runs/ab/abcd.json`` -> ``("run", "abcd", "")``;
-    ``artifacts/model/3.json`` -> ``("artifact", "model", "3")``;
-    ``models/iris/2.json`` -> ``("model", "iris", "2")``. Anything else -> ``None``.
+    ``artifacts/model/0/3.json`` -> ``("artifact", "model", "3")``;
+    ``models/iris/0/2.json`` -> ``("model", "iris", "2")``. Anything else -> ``None``.
     """
     if not path.endswith(".json"):
         return None
     parts = path[:-5].split("/")
     if len(parts) == 3 and parts[0] == RUNS_DIR:
         return ("run", parts[2], "")
-    if len(parts) == 3 and parts[0] == ARTIFACTS_DIR:
-        return ("artifact", parts[1], parts[2])
-    if len(parts) == 3 and parts[0] == MODELS_DIR:
-        return ("model", parts[1], parts[2])
+    if len(parts) == 4 and parts[0] in (ARTIFACTS_DIR, MODELS_DIR) and parts[3].isdigit():
+        if parts[2] != str(int(parts[3]) // BUCKET):
+            return None
+        return ("artifact" if parts[0] == ARTIFACTS_DIR else "model", parts[1], parts[3])
     return None
 
 

@@ -161,7 +161,7 @@ class RunRecord(Record):
 
 
 class ArtifactVersionRecord(Record):
-    """One stored value: ``artifacts/<name>/<version>.json``."""
+    """One stored value: ``artifacts/<name>/<bucket>/<version>.json``."""
 
     schema_: int = Field(default=SCHEMA, alias="schema")
     id: str
@@ -187,7 +187,7 @@ class ArtifactVersionRecord(Record):
 
 
 class ModelVersionRecord(Record):
-    """One model version: ``models/<name>/<version>.json``."""
+    """One model version: ``models/<name>/<bucket>/<version>.json``."""
 
     schema_: int = Field(default=SCHEMA, alias="schema")
     id: str

@@ -43,8 +43,10 @@ class TipView:
         return self._dirs[directory]
 
     def next_number(self, directory: str, taken: set[int] | None = None) -> int:
-        """One more than the highest ``<n>.json`` under ``directory`` (and ``taken``)."""
-        numbers = {int(n[:-5]) for n in self.names(directory) if n[:-5].isdigit()}
+        """One more than the highest version under versioned ``directory`` (and ``taken``)."""
+        buckets = [int(b) for b in self.names(directory) if b.isdigit()]
+        names = self.names(f"{directory}/{max(buckets)}") if buckets else []
+        numbers = {int(n[:-5]) for n in names if n[:-5].isdigit()}
         numbers |= taken or set()
         return max(numbers, default=0) + 1
 
@@ -66,7 +68,7 @@ class RunsRef:
         self.ref = ref
 
     def tip(self) -> str | None:
-        return self.git.rev_parse(self.ref)
+        return self.git.read_ref(self.ref)
 
     def view(self) -> TipView:
         tip = self.tip()

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from store.errors import ArtifactMissingError, GitError, RefConflictError
 from store.gitobj import MODE_DIR, Git, TreeEntry
-from store.paths import ARTIFACTS_DIR, RUNS_DIR, parse_record_path
+from store.paths import (
+    ARTIFACTS_DIR,
+    RUNS_DIR,
+    parse_record_path,
+    version_of,
+    versioned_dir,
+    versioned_path,
+)
 from store.records import (
     ArtifactVersionRecord,
     DvcPointer,
@@ -250,7 +257,7 @@ def _renumber(
                 "records are immutable, so one side rewrote it: inspect with `git log --all "
                 f"-- {path}` and keep one version by hand"
             )
-        clash.setdefault(path.rsplit("/", 1)[0], set()).add(int(parsed[2]))
+        clash.setdefault(versioned_dir(path), set()).add(int(parsed[2]))
     # Our side's records the remote has not seen: added or changed since the base, not identical.
     since_base = {p: s for s, p, _ in git.diff_tree(base or EMPTY_TREE, ours) if s != "D"}
     ours_only = since_base.keys() & {p for s, p, _ in git.diff_tree(theirs, ours) if s != "D"}
@@ -260,16 +267,16 @@ def _renumber(
     for directory, numbers in clash.items():
         mine = sorted(  # our new records in that directory from the first clash on
             n for p in added
-            if p.rsplit("/", 1)[0] == directory
-            and (n := _number_of(p)) is not None and n >= min(numbers)
+            if versioned_dir(p) == directory
+            and (n := version_of(p)) is not None and n >= min(numbers)
         )  # fmt: skip
         taken = {n for n in _numbers(git, tree, directory) if n not in mine or n in numbers}
         start = max(taken, default=0) + 1
         for offset, old in enumerate(mine):  # keep our order, after everything of theirs
-            moves[f"{directory}/{old}.json"] = f"{directory}/{start + offset}.json"
+            moves[versioned_path(directory, old)] = versioned_path(directory, start + offset)
     records = git.read_blobs(sorted({blobs[p] for p in ours_only if p in blobs}))
     art_ids, model_map = _renumber_maps(moves, {p: records[blobs[p]] for p in moves})
-    clashing = {f"{d}/{n}.json" for d, ns in clash.items() for n in ns}  # hold theirs now
+    clashing = {versioned_path(d, n) for d, ns in clash.items() for n in ns}  # hold theirs now
     changes: dict[str, str | None] = {old: None for old in moves if old not in clashing}
     for path in sorted(ours_only):
         if parse_record_path(path) is None or path not in blobs:
@@ -282,12 +289,6 @@ def _renumber(
     return git.update_tree(tree, changes), sorted(moves.items())
 
 
-def _number_of(path: str) -> int | None:
-    """``3`` for ``artifacts/x/3.json``; None for anything else."""
-    stem = path.rsplit("/", 1)[-1].removesuffix(".json")
-    return int(stem) if path.endswith(".json") and stem.isdigit() else None
-
-
 def _numbers(git: Git, tree: str | None, directory: str) -> set[int]:
     sha = tree
     for part in directory.split("/"):
@@ -295,8 +296,12 @@ def _numbers(git: Git, tree: str | None, directory: str) -> set[int]:
         sha = entry.sha if entry and entry.is_dir else None
         if sha is None:
             return set()
-    names = [e.name[:-5] for e in git.tree_entries(sha) if e.name.endswith(".json")]
-    return {int(n) for n in names if n.isdigit()}
+    numbers: set[int] = set()
+    for bucket in git.tree_entries(sha):
+        if bucket.is_dir and bucket.name.isdigit():
+            names = [e.name[:-5] for e in git.tree_entries(bucket.sha) if e.name.endswith(".json")]
+            numbers |= {int(n) for n in names if n.isdigit()}
+    return numbers
 
 
 def _renumber_maps(
@@ -306,7 +311,7 @@ def _renumber_maps(
     model_map: dict[tuple[str, int], int] = {}
     for old, new in moves.items():
         kind, name, number = parse_record_path(old) or ("", "", "")
-        new_number = int(new.rsplit("/", 1)[1].removesuffix(".json"))
+        new_number = version_of(new) or 0
         if kind == "artifact":
             art_ids[json.loads(raws[old])["id"]] = new_number
         elif kind == "model":

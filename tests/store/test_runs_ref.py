@@ -32,7 +32,7 @@ def test_commit_run_stores_run_under_two_hex_shard_and_artifacts_by_version(
 
     paths = ref_paths(project.root)
     assert f"runs/ab/{run_id}.json" in paths
-    assert {"artifacts/model/1.json", "artifacts/metrics/1.json"} <= set(paths)
+    assert {"artifacts/model/0/1.json", "artifacts/metrics/0/1.json"} <= set(paths)
     stored = load_record(RunRecord, project.runs.read(f"runs/ab/{run_id}.json") or b"")
     assert stored == committed.run
     assert {ref.version for ref in stored.steps[0].outputs.values()} == {1}
@@ -46,7 +46,7 @@ def test_second_append_keeps_earlier_records_and_numbers_next_version(project: P
     assert f"runs/{first.run.id[:2]}/{first.run.id}.json" in paths
     assert f"runs/{second.run.id[:2]}/{second.run.id}.json" in paths
     assert [a.version for a in second.artifacts] == [2]
-    record = load_record(ArtifactVersionRecord, project.runs.read("artifacts/model/2.json") or b"")
+    record = load_record(ArtifactVersionRecord, project.runs.read("artifacts/model/0/2.json") or b"")
     assert record.id == second.artifacts[0].id
     assert git(project.root, "rev-list", "--count", REF).strip() == "2"
 
@@ -96,11 +96,11 @@ def test_view_next_number_counts_existing_and_taken_numbers(project: Project) ->
     add_run(project.runs, artifacts=("model",))
     view = project.runs.view()
 
-    assert view.names("artifacts/model") == ["1.json", "2.json"]
+    assert view.names("artifacts/model/0") == ["1.json", "2.json"]
     assert view.next_number("artifacts/model") == 3
     assert view.next_number("artifacts/model", {3, 7}) == 8
     assert view.next_number("artifacts/absent") == 1
-    assert view.read("artifacts/model/9.json") is None
+    assert view.read("artifacts/model/0/9.json") is None
 
 
 _WRITER = textwrap.dedent(
@@ -166,7 +166,7 @@ def test_commit_run_numbers_never_repeat_under_four_concurrent_processes(
     assert versions == list(range(1, 41))
     ids = set()
     for number in versions:
-        record = json.loads(project.runs.read(f"artifacts/shared/{number}.json") or b"")
+        record = json.loads(project.runs.read(f"artifacts/shared/0/{number}.json") or b"")
         assert record["version"] == number
         ids.add(record["id"])
         run = json.loads(project.runs.read(f"runs/{record['run_id'][:2]}/{record['run_id']}.json")

@@ -116,16 +116,16 @@ def test_concurrent_version_numbers_stay_unique_and_references_follow(box: Sandb
     push(work)
     result = push(other)
     assert dict(result.renumbered) == {
-        "artifacts/dataset/1.json": "artifacts/dataset/2.json",
-        "artifacts/dataset/2.json": "artifacts/dataset/3.json",
-        "artifacts/trained_model/1.json": "artifacts/trained_model/2.json",
-        "artifacts/trained_model/2.json": "artifacts/trained_model/3.json",
-        "models/iris/1.json": "models/iris/2.json",
-        "models/iris/2.json": "models/iris/3.json",
+        "artifacts/dataset/0/1.json": "artifacts/dataset/0/2.json",
+        "artifacts/dataset/0/2.json": "artifacts/dataset/0/3.json",
+        "artifacts/trained_model/0/1.json": "artifacts/trained_model/0/2.json",
+        "artifacts/trained_model/0/2.json": "artifacts/trained_model/0/3.json",
+        "models/iris/0/1.json": "models/iris/0/2.json",
+        "models/iris/0/2.json": "models/iris/0/3.json",
     }
     models = records(other, "models")
     assert {p: m["metadata"]["accuracy"] for p, m in models.items()} == {
-        "models/iris/1.json": 0.9, "models/iris/2.json": 0.8, "models/iris/3.json": 0.7,
+        "models/iris/0/1.json": 0.9, "models/iris/0/2.json": 0.8, "models/iris/0/3.json": 0.7,
     }  # fmt: skip
     arts = records(other, "artifacts")
     by_id = {a["id"]: a for a in arts.values()}
