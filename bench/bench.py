@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from store.paths import artifact_path
+
 REPO = Path(__file__).resolve().parent.parent
 README = Path(__file__).resolve().parent / "README.md"
 RUNS_REF = "refs/mlx/runs"
@@ -134,7 +136,7 @@ def _fast_import_stream(template: dict[str, Any], artifacts: list[dict[str, Any]
         for art in artifacts:
             rec = {**art, "id": ids[art["name"]], "version": version, "run_id": run_id,
                    "created_at": finished.isoformat().replace("+00:00", "Z")}  # fmt: skip
-            files[f"artifacts/{art['name']}/{version}.json"] = _dump(rec)
+            files[artifact_path(art["name"], version)] = _dump(rec)
         run = json.loads(json.dumps(template))
         run.update(id=run_id, started_at=started.isoformat().replace("+00:00", "Z"),
                    finished_at=finished.isoformat().replace("+00:00", "Z"))  # fmt: skip

@@ -136,7 +136,7 @@ class Index:
                 self._clear(db)
             elif old is None or not self._has_commit(old):
                 self._clear(db)
-                self._ingest(db, [(p, b) for p, b in self.runs.git.ls_tree(tip)])
+                self._ingest(db, [(p, b) for p, b in self.runs.git.ls_tree(tip)], fresh=True)
             else:
                 changes = self.runs.git.diff_tree(old, tip)
                 for status, path, _ in changes:
@@ -180,7 +180,9 @@ class Index:
         elif kind == "model":
             db.execute("DELETE FROM models WHERE name=? AND version=?", (key, int(sub)))
 
-    def _ingest(self, db: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
+    def _ingest(
+        self, db: sqlite3.Connection, rows: list[tuple[str, str]], fresh: bool = False
+    ) -> None:
         known = dict(db.execute("SELECT path, blob FROM blobs").fetchall()) if rows else {}
         todo = [(p, b) for p, b in rows if known.get(p) != b and parse_record_path(p)]
         blobs = self.runs.git.read_blobs(sorted({b for _, b in todo}))
@@ -192,7 +194,8 @@ class Index:
                 data = json.loads(raw)
             except ValueError:
                 continue  # not a record we understand; leave it on the ref untouched
-            self._forget(db, path)
+            if not fresh:
+                self._forget(db, path)
             self._store(db, path, data, raw.decode())
             db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (path, blob))
 

@@ -87,6 +87,11 @@ class JournalState:
         return [a for e in self.events for a in e.get("artifacts", [])]
 
 
+def has_dead_journals(directory: Path) -> bool:
+    """Whether a journal of a process that is gone waits to be folded (cheap check)."""
+    return any(not state.alive for state in read_journals(directory))
+
+
 def read_journals(directory: Path) -> list[JournalState]:
     """Every journal in ``directory`` (torn last lines are ignored)."""
     states = []

@@ -7,12 +7,14 @@ that only read the runs list stay fast.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from store.config import ProjectConfig, StackConfig, load_toml_model
 from store.errors import GitError, NotFoundError, ProjectNotFoundError
 from store.gitobj import Git
 from store.paths import mlx_state_dir
@@ -20,9 +22,10 @@ from store.runs_ref import RunsRef
 
 if TYPE_CHECKING:
     from store.artifacts import ArtifactStore
+    from store.config import StackConfig
     from store.index import Index
 
-__all__ = ["CONFIG_FILE", "Project"]
+__all__ = ["CONFIG_FILE", "Project", "ProjectFile", "ProjectSettings"]
 
 CONFIG_FILE = "mlx.toml"
 
@@ -33,7 +36,39 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.config_path = self.root / CONFIG_FILE
-        self.config: ProjectConfig = load_toml_model(self.config_path, ProjectConfig)
+        self.config = self._load_config()
+
+    def _load_config(self) -> ProjectFile:
+        """``mlx.toml``, validated once per content (pydantic is slow to import).
+
+        The validated settings are cached in ``.git/mlx`` under the file's content hash, so
+        read-only commands such as ``mlx runs list`` skip pydantic entirely.
+        """
+        text = _read_text(self.config_path)
+        digest = hashlib.sha1(text.encode()).hexdigest()
+        try:
+            cache: Path | None = self.state_dir / "config-cache.json"
+        except GitError:  # not (yet) a git repository: validate without a cache
+            cache = None
+        cached = _read_json(cache) if cache else {}
+        if cached.get("digest") == digest:
+            try:
+                return ProjectFile(ProjectSettings(**cached["project"]))
+            except (TypeError, KeyError):
+                pass  # a cache from another version of mlx: validate again
+        from store.config import ProjectConfig, load_toml_model
+
+        section = load_toml_model(self.config_path, ProjectConfig).project
+        settings = ProjectSettings(
+            name=section.name, default_stack=section.default_stack,
+            pipelines=tuple(section.pipelines), runs_ref=section.runs_ref,
+            promotion=section.promotion,
+        )  # fmt: skip
+        if cache is not None:
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"digest": digest, "project": asdict(settings)}))
+            os.replace(tmp, cache)
+        return ProjectFile(settings)
 
     @classmethod
     def find(cls, start: Path | str | None = None) -> Project:
@@ -95,6 +130,8 @@ class Project:
         return sorted(p.stem for p in self.stacks_dir.glob("*.toml"))
 
     def load_stack(self, name: str) -> StackConfig:
+        from store.config import StackConfig, load_toml_model
+
         path = self.stacks_dir / f"{name}.toml"
         if not path.is_file():
             raise NotFoundError(
@@ -117,6 +154,41 @@ class Project:
         tmp = marker.with_suffix(".tmp")
         tmp.write_text(name + "\n")
         os.replace(tmp, marker)
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """The validated ``[project]`` table of ``mlx.toml`` (see store.config.ProjectSection)."""
+
+    name: str
+    default_stack: str
+    pipelines: tuple[str, ...]
+    runs_ref: str
+    promotion: str
+
+
+@dataclass(frozen=True)
+class ProjectFile:
+    """The validated ``mlx.toml``."""
+
+    project: ProjectSettings
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _read_text(path: Path) -> str:
+    from store.errors import ConfigError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from exc
 
 
 def find_root(start: Path) -> Path | None:

@@ -150,7 +150,7 @@ def fold_crashed_runs(runs: RunsRef) -> list[str]:
 
     Finished steps keep their artifact versions, so a rerun takes them from the cache.
     """
-    folded = []
+    folded: list[str] = []
     for state in read_journals(journal_dir(runs.git.common_dir)):
         if state.alive:
             continue

@@ -97,7 +97,10 @@ def cmd_gc(args: argparse.Namespace) -> int:
     from store.project import Project
     from store.records import DvcPointer
 
+    from store.recorder import fold_crashed_runs
+
     project = Project.find()
+    fold_crashed_runs(project.runs)  # a crashed run's finished steps stay reusable
     keep = []
     for name, _, _ in project.index.artifact_names():
         keep += [DvcPointer.model_validate(a["pointer"])

@@ -12,11 +12,16 @@ __all__ = ["cmd_list", "cmd_logs", "cmd_show", "run_json"]
 
 
 def _project() -> Any:
+    """The project, with runs of dead processes folded into ``crashed`` records first."""
+    from store.journal import has_dead_journals
+    from store.paths import journal_dir
     from store.project import Project
-    from store.recorder import fold_crashed_runs
 
     project = Project.find()
-    fold_crashed_runs(project.runs)
+    if has_dead_journals(journal_dir(project.git.common_dir)):  # pydantic only when needed
+        from store.recorder import fold_crashed_runs
+
+        fold_crashed_runs(project.runs)
     return project
 
 
