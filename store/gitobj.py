@@ -64,6 +64,7 @@ class Git:
         self.objects_dir = (self.cwd / objects).resolve()
         self._batch: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._trees: dict[str, list[TreeEntry]] = {}  # objects are immutable: safe to cache
 
     # -- subprocess ------------------------------------------------------------------------
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
@@ -209,6 +210,9 @@ class Git:
     def tree_entries(self, sha: str | None) -> list[TreeEntry]:
         if sha is None:
             return []
+        cached = self._trees.get(sha)
+        if cached is not None:
+            return cached
         kind, data = self.read_object(sha)
         if kind != "tree":
             raise GitError(f"{sha} is a {kind}, not a tree")
@@ -221,17 +225,22 @@ class Git:
             name = data[space + 1 : nul].decode()
             entries.append(TreeEntry(mode, name, data[nul + 1 : nul + 21].hex()))
             pos = nul + 21
+        if len(self._trees) > 4096:
+            self._trees.clear()
+        self._trees[sha] = entries
         return entries
 
     def write_tree(self, entries: Sequence[TreeEntry]) -> str:
         def key(e: TreeEntry) -> bytes:
             return (e.name + "/" if e.is_dir else e.name).encode()
 
+        ordered = sorted(entries, key=key)
         body = b"".join(
-            f"{e.mode} {e.name}".encode() + b"\0" + bytes.fromhex(e.sha)
-            for e in sorted(entries, key=key)
+            f"{e.mode} {e.name}".encode() + b"\0" + bytes.fromhex(e.sha) for e in ordered
         )
-        return self.write_object("tree", body)
+        sha = self.write_object("tree", body)
+        self._trees[sha] = ordered
+        return sha
 
     def update_tree(self, tree: str | None, changes: Mapping[str, str | None]) -> str:
         """Return a new tree: ``tree`` with each ``path -> blob id`` set (``None`` removes it).

@@ -2,8 +2,8 @@
 
 One module owns the layout so readers and writers cannot disagree. Run records are sharded by
 the first two hex digits of the (random) run id, and numbered versions (artifacts, models) by
-buckets of 1000 numbers, so an append rewrites only a few small trees however many records
-exist: ``runs/ab/abcd….json``, ``artifacts/<name>/0/7.json``, ``models/<name>/1/1042.json``.
+buckets of 100 numbers, so an append rewrites only a few small trees however many records
+exist: ``runs/ab/abcd….json``, ``artifacts/<name>/0/7.json``, ``models/<name>/10/1042.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ RUNS_DIR = "runs"
 ARTIFACTS_DIR = "artifacts"
 MODELS_DIR = "models"
 
-BUCKET = 1000
+BUCKET = 100
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -36,7 +36,7 @@ def artifact_dir(name: str) -> str:
 
 
 def versioned_path(directory: str, version: int) -> str:
-    """Path of version ``version`` inside a versioned directory (bucketed by 1000)."""
+    """Path of version ``version`` inside a versioned directory (bucketed by 100)."""
     return f"{directory}/{version // BUCKET}/{version}.json"
 
 
