@@ -99,6 +99,7 @@ class RunDriver:
         self.model_metadata: dict[str, Any] = {}
         self.stage_requests: list[tuple[str, bool]] = []
         self.miss_note = ""
+        self._consumed_version: int | None = None
         self.error: ErrorInfo | None = None
         self.exception: BaseException | None = None  # first failure, for on_failure
         self.journal: Journal | None = None
@@ -185,7 +186,6 @@ class RunDriver:
     def _record(self, status: str, finished: datetime | None = None) -> RunRecord:
         git = self.project.git
         commit = git.head_commit()
-        model = getattr(self.pipeline.model, "name", None)
         return RunRecord.model_validate({
             "id": self.run_id, "pipeline": self.pipeline.name, "status": status,
             "started_at": self.started, "finished_at": finished,
@@ -195,9 +195,21 @@ class RunDriver:
             "orchestrator": self.orchestrator, "tags": self.pipeline.tags,
             "config": {"enable_cache": self._pipeline_cache_enabled()},
             "steps": [self.steps[n] for n in self.order() if n in self.steps],
-            "model": ModelRef(name=model) if model else None,
+            "model": self._model_ref(),
             "error": self.error, "host": socket.gethostname(), "user": _user(),
         })  # fmt: skip
+
+    def _model_ref(self) -> ModelRef | None:
+        """The model this run creates (numbered at commit) or uses (resolved now)."""
+        model = self.pipeline.model
+        if model is None:
+            return None
+        if getattr(model, "creates_version", True):
+            version = model.version if isinstance(getattr(model, "version", None), int) else None
+            return ModelRef(name=model.name, version=version)
+        if self._consumed_version is None:
+            self._consumed_version = model.resolve_number(self.project)
+        return ModelRef(name=model.name, version=self._consumed_version)
 
     def _model_draft(self) -> dict[str, Any] | None:
         make = getattr(self.pipeline.model, "_version_draft", None)

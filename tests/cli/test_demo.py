@@ -84,6 +84,7 @@ def test_inference_follows_a_newly_merged_promotion(demo_copy: Path, tmp_path: P
     v2 = next(v for v in versions if v["version"] == 2)
     assert v2["stages"] == ["production"]
     expected = v2["model_artifacts"]["trained_model"]
+    assert run["model"] == {"name": "iris_classifier", "version": 2}
     predict = next(s for s in run["steps"] if s["name"] == "predict")
     assert predict["inputs"]["model"] == f"trained_model:{expected['version']}"
     log = mlx_cli(work, "runs", "logs", run["id"], "predict_from_context").stdout
