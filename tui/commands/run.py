@@ -32,9 +32,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     project = Project.find()
     pipeline = get_pipeline(project, args.pipeline)
-    parameters = pipeline.validate_parameters(parse_params(args.param))
+    raw = parse_params(args.param)
+    parameters = pipeline.validate_parameters(raw)
     if args.stack:
         project.load_stack(args.stack)  # unknown stack: fail before anything runs
+    interactive = not (args.headless or args.json or args.events or args.stack or args.no_cache)
+    if interactive and sys.stdin.isatty() and sys.stdout.isatty():
+        from tui.app import run_tui
+
+        return run_tui(project, launch=(args.pipeline, raw))
     printer: Any
     if args.events:
         printer = JsonEventPrinter()

@@ -1,0 +1,167 @@
+"""Artifacts (preview, export, lineage), stacks (switch), and app-wide keys and errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import make_app, settle
+from textual.widgets import DataTable, Input, OptionList, Static
+
+from store.errors import MlxError
+from store.index import RunSummary
+from tui.app import MlxApp
+from tui.screens.artifacts import ArtifactsScreen
+from tui.screens.export import ExportModal
+from tui.screens.lineage import LineageScreen
+from tui.screens.runs import RunsScreen
+from tui.screens.stacks import StacksScreen
+from tui.services import Services, describe_value
+
+
+async def _mode(app, pilot, key: str, kind: type) -> Any:  # type: ignore[no-untyped-def]
+    await settle(pilot, app)
+    await pilot.press(key)
+    await settle(pilot, app)
+    assert isinstance(app.screen, kind)
+    return app.screen
+
+
+async def test_artifacts_list_versions_and_preview_the_value(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _mode(app, pilot, "4", ArtifactsScreen)
+        names = screen.query_one("#artifact-names", OptionList)
+        labels = [str(names.get_option_at_index(i).prompt) for i in range(names.option_count)]
+        assert labels[0] == "metrics  2v ↑2"
+        table = screen.query_one("#artifact-versions", DataTable)
+        assert [str(c) for c in table.get_row_at(0)][:3] == ["v2", "dict", "18B"]
+        preview = str(screen.query_one("#preview", Static).render())
+        assert '"accuracy": 0.95' in preview
+
+
+async def test_export_writes_the_bytes_and_lineage_opens(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _mode(app, pilot, "4", ArtifactsScreen)
+        screen.query_one("#artifact-versions", DataTable).focus()
+        await pilot.press("e")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ExportModal)
+        assert app.screen.query_one(Input).value == "export/metrics-v2"
+        await pilot.press("enter")
+        await settle(pilot, app)
+        out = services.project.root / "export" / "metrics-v2"
+        assert json.loads(out.read_text()) == {"accuracy": 0.95}
+        await pilot.press("o")
+        await settle(pilot, app)
+        assert isinstance(app.screen, LineageScreen)
+
+
+def test_describe_value_handles_frames_arrays_and_json() -> None:
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    assert describe_value(np.zeros((3, 2), dtype="float32")).startswith(
+        "array shape=(3, 2) dtype=float32")  # fmt: skip
+    frame = describe_value(pd.DataFrame({"a": range(20)}))
+    assert frame.startswith("DataFrame 20 rows x 1 columns") and len(frame.splitlines()) < 16
+    assert describe_value({"k": [1]}) == '{\n  "k": [\n    1\n  ]\n}'
+
+
+async def test_stacks_show_components_and_switch_the_active_one(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _mode(app, pilot, "5", StacksScreen)
+        options = screen.query_one(OptionList)
+        assert "(active)" in str(options.get_option_at_index(0).prompt)  # local
+        await pilot.press("down")
+        info = str(screen.query_one("#stack-info", Static).render())
+        assert "flavor = 'local_parallel'" in info and "max_workers = 4" in info
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert services.project.active_stack_name() == "prod"
+        assert "(active)" in str(options.get_option_at_index(1).prompt)
+
+
+async def test_number_keys_switch_modes_and_q_quits(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key, mode in (("2", "pipelines"), ("3", "models"), ("4", "artifacts"),
+                          ("5", "stacks"), ("1", "runs")):  # fmt: skip
+            await pilot.press(key)
+            await settle(pilot, app)
+            assert app.current_mode == mode
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_help_panel_toggles_with_question_mark(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("question_mark")
+        assert app.screen.query("HelpPanel")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")
+
+
+async def test_command_palette_offers_screen_actions_and_modes(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"go to models")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.current_mode == "models"
+        await pilot.press("1")
+        await settle(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"filter")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, RunsScreen)
+        assert app.screen.query_one("#runs-filter", Input).has_focus
+
+
+class _Broken(Services):
+    def list_runs(self) -> list[RunSummary]:
+        raise MlxError("the index is on fire")
+
+    def model_names(self) -> list[str]:
+        raise RuntimeError("boom")
+
+
+async def test_store_errors_become_notifications_not_crashes(services: Services) -> None:
+    app = MlxApp(_Broken(services.project, now=services.now), poll_interval=0)
+    notes: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        for screen in app.screen_stack:
+            screen.notify = app.notify  # type: ignore[method-assign]
+        app.screen.action_refresh()  # type: ignore[attr-defined]
+        await settle(pilot, app)
+        assert "the index is on fire" in notes
+        await pilot.press("3")
+        await settle(pilot, app)
+        app.screen.notify = app.notify  # type: ignore[method-assign]
+        app.screen.action_refresh()  # type: ignore[attr-defined]
+        await settle(pilot, app)
+        assert "RuntimeError: boom" in notes
+        assert app.is_running
+
+
+@pytest.mark.parametrize("key", ["1", "2", "3", "4", "5"])
+async def test_every_mode_renders_at_80x24(services: Services, key: str) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press(key)
+        await settle(pilot, app)
+        assert app.is_running and app.screen.size.width == 80

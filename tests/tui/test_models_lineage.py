@@ -1,0 +1,176 @@
+"""Models screen (versions, metrics chart, compare, promotion) and the lineage tree."""
+
+from __future__ import annotations
+
+import subprocess
+
+from conftest import RUN_A, RUN_C, make_app, settle
+from textual.widgets import Checkbox, DataTable, OptionList, Select, Static, Tree
+
+from tui.screens.compare import CompareScreen
+from tui.screens.lineage import LineageScreen
+from tui.screens.models import ModelsScreen
+from tui.screens.promote import PromoteModal
+from tui.screens.run_detail import RunDetailScreen
+from tui.services import Services
+from tui.widgets.metric_chart import MetricChart, render_chart
+
+
+def _git(root, *args: str) -> str:  # type: ignore[no-untyped-def]
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                          text=True).stdout  # fmt: skip
+
+
+async def _models(app, pilot) -> ModelsScreen:  # type: ignore[no-untyped-def]
+    await settle(pilot, app)
+    await pilot.press("3")
+    await settle(pilot, app)
+    screen = app.screen
+    assert isinstance(screen, ModelsScreen)
+    return screen
+
+
+async def test_models_list_stage_holders_and_versions_with_metrics(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _models(app, pilot)
+        models = screen.query_one("#models", OptionList)
+        assert "production v1" in str(models.get_option_at_index(0).prompt)
+        table = screen.query_one("#versions", DataTable)
+        assert [str(c.label) for c in table.columns.values()] == [
+            "ver", "stage", "accuracy", "f1", "run", "created"]  # fmt: skip
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows[0][:4] == ["v2", "", "0.95", "0.92"]
+        assert rows[1][:3] == ["v1", "production", "0.91"]
+        chart = str(screen.query_one(MetricChart).render())
+        assert "accuracy" in chart and "last 0.95" in chart
+        await pilot.press("m")
+        assert "f1" in str(screen.query_one(MetricChart).render())
+
+
+def test_render_chart_scales_between_min_and_max() -> None:
+    text = render_chart("acc", [(1, 0.5), (2, 1.0)], {1: "production"}, rows=2).plain
+    lines = text.splitlines()
+    assert lines[0].startswith("acc  min 0.5  max 1")
+    assert lines[1] == "  █ "  # the top row: only the best version reaches it
+    assert lines[3] == "P · "
+    assert render_chart("acc", []).plain == "acc: no values"
+
+
+async def test_compare_two_versions_and_open_the_source_run(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _models(app, pilot)
+        screen.query_one("#versions", DataTable).focus()
+        await pilot.press("c")  # v2 against the version before it
+        await settle(pilot, app)
+        assert isinstance(app.screen, CompareScreen)
+        table = app.screen.query_one(DataTable)
+        keys = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert "accuracy" in keys and "run" in keys
+        await pilot.press("escape", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, RunDetailScreen) and app.screen.run_id == RUN_C
+
+
+async def test_promotion_creates_a_branch_with_a_one_line_diff(services: Services) -> None:
+    root = services.project.root
+    head = _git(root, "rev-parse", "HEAD").strip()
+    app = make_app(services)
+    async with app.run_test(size=(100, 34)) as pilot:
+        screen = await _models(app, pilot)
+        screen.query_one("#versions", DataTable).focus()
+        await pilot.press("p")
+        await settle(pilot, app)
+        modal = app.screen
+        assert isinstance(modal, PromoteModal)
+        modal.query_one("#stage", Select).value = "staging"
+        await settle(pilot, app)
+        assert modal.preview is not None and "+staging = 2" in modal.preview.diff
+        metrics = str(modal.query_one("#promote-metrics", Static).render())
+        assert "staging: nobody → v2" in metrics
+        await pilot.press("y")
+        await settle(pilot, app)
+        status = str(modal.query_one("#promote-status", Static).render())
+        assert "promoted iris v2 to staging" in status
+        await pilot.press("y")  # close
+        await settle(pilot, app)
+        assert isinstance(app.screen, ModelsScreen)
+    branch = "mlx/promote/iris/v2-staging"
+    diff = _git(root, "diff", head, branch, "--unified=0", "--", "models/iris.toml")
+    changed = [line for line in diff.splitlines()
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
+    assert changed == ["+staging = 2"]
+    assert _git(root, "rev-parse", "HEAD").strip() == head  # the work tree is untouched
+
+
+async def test_promotion_refusal_is_shown_not_raised(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 34)) as pilot:
+        screen = await _models(app, pilot)
+        screen.query_one("#versions", DataTable).focus()
+        await pilot.press("p")  # v2 -> production, held by v1: needs force
+        await settle(pilot, app)
+        modal = app.screen
+        assert isinstance(modal, PromoteModal)
+        assert modal.query_one("#stage", Select).value == "production"
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, PromoteModal)
+        assert "held by version 1" in str(modal.query_one("#promote-status", Static).render())
+        modal.query_one("#force", Checkbox).value = True
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        status = str(modal.query_one("#promote-status", Static).render())
+        assert "promoted iris v2 to production" in status and "v1 was archived" in status
+        await pilot.press("escape")
+        assert isinstance(app.screen, ModelsScreen)
+
+
+async def _lineage(app, pilot, artifact_id: str) -> LineageScreen:  # type: ignore[no-untyped-def]
+    await settle(pilot, app)
+    app.push_screen(LineageScreen(artifact_id))
+    await settle(pilot, app)
+    screen = app.screen
+    assert isinstance(screen, LineageScreen)
+    return screen
+
+
+def _labels(node) -> list[str]:  # type: ignore[no-untyped-def]
+    return [str(child.label) for child in node.children]
+
+
+async def test_lineage_expands_upstream_and_downstream_lazily(services: Services) -> None:
+    run = services.run(RUN_A)
+    split = next(s for s in run["steps"] if s["name"] == "split")
+    artifact_id = split["outputs"]["train_set"]["id"]
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _lineage(app, pilot, artifact_id)
+        tree = screen.query_one(Tree)
+        assert str(tree.root.label).startswith("train_set:1")
+        up, down = tree.root.children
+        await settle(pilot, app)
+        assert _labels(up) == [f"step split in run {RUN_A[:8]}"]
+        assert sorted(_labels(down)) == [f"step evaluate in train run {RUN_A[:8]}",
+                                         f"step train in train run {RUN_A[:8]}"]  # fmt: skip
+        producer = up.children[0]
+        producer.expand()
+        await settle(pilot, app)
+        assert _labels(producer) == ["raw: raw:1"]
+        raw = producer.children[0]
+        raw.expand()
+        await settle(pilot, app)
+        assert _labels(raw) == [f"step load_data in run {RUN_A[:8]}"]
+        tree.select_node(raw.children[0])
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, RunDetailScreen) and app.screen.run_id == RUN_A
+
+
+async def test_lineage_of_unknown_artifact_says_so(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _lineage(app, pilot, "nope")
+        assert "unknown artifact nope" in str(screen.query_one(Tree).root.label)

@@ -1,0 +1,255 @@
+"""The ``mlx`` full-screen app: modes, global keys, routing between screens, the run launcher.
+
+Thin on purpose (STYLE.md): every screen lives in :mod:`tui.screens`, every data access in
+:mod:`tui.services`. Five modes (``1``-``5``) are the top-level areas; drill-down screens (a
+run, a lineage, a comparison) are pushed on the current mode's stack and ``esc`` pops them.
+Screens ask for navigation with the messages of :mod:`tui.messages`, handled here.
+
+Pipelines launched from the TUI run as child processes (``mlx run NAME --headless --events``)
+read by an async worker on the app, so a run survives mode switches and the event loop only
+parses JSON lines (research §3.6: p50 lag 0.1-0.3 ms against 5 ms for a thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.signal import Signal
+
+from store.project import Project
+from tui.messages import CompareRuns, LaunchPipeline, OpenLineage, OpenRun, RunProgress
+from tui.screens.artifacts import ArtifactsScreen
+from tui.screens.base import Background
+from tui.screens.compare import CompareScreen
+from tui.screens.launch import LaunchModal, param_text
+from tui.screens.lineage import LineageScreen
+from tui.screens.models import ModelsScreen
+from tui.screens.pipelines import PipelinesScreen
+from tui.screens.run_detail import RunDetailScreen
+from tui.screens.runs import RunsScreen
+from tui.screens.stacks import StacksScreen
+from tui.services import PipelineInfo, Services
+from tui.widgets.run_monitor import RunSession
+
+__all__ = ["MlxApp", "run_tui"]
+
+MODE_LIST = [
+    ("runs", "Runs"), ("pipelines", "Pipelines"), ("models", "Models"),
+    ("artifacts", "Artifacts"), ("stacks", "Stacks"),
+]  # fmt: skip
+
+
+class MlxCommands(Provider):
+    """The palette lists every mode and every action bound on the current screen."""
+
+    def _entries(self) -> list[tuple[str, Callable[[], Any], str]]:
+        app = self.app
+        entries: list[tuple[str, Callable[[], Any], str]] = [
+            (f"Go to {label}", partial(app.switch_mode, mode), f"key {n}")
+            for n, (mode, label) in enumerate(MODE_LIST, start=1)
+        ]
+        seen = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action.startswith("switch_mode"):
+                continue
+            if (binding.description, binding.action) in seen:
+                continue
+            seen.add((binding.description, binding.action))
+            run = partial(app.run_action, binding.action, active.node)
+            entries.append((binding.description, run, f"key {binding.key_display or key}"))
+        return entries
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._entries():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._entries():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class MlxApp(Background, App[int]):
+    """The mlx TUI over one project's :class:`~tui.services.Services`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mlx"
+    MODES = {
+        "runs": RunsScreen, "pipelines": PipelinesScreen, "models": ModelsScreen,
+        "artifacts": ArtifactsScreen, "stacks": StacksScreen,
+    }  # fmt: skip
+    DEFAULT_MODE = "runs"
+    COMMANDS = App.COMMANDS | {MlxCommands}
+    BINDINGS = [
+        *(
+            Binding(str(n), f"switch_mode('{mode}')", label, id=f"mode.{mode}")
+            for n, (mode, label) in enumerate(MODE_LIST, start=1)
+        ),
+        Binding("question_mark", "toggle_help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        services: Services,
+        poll_interval: float = 1.0,
+        launch: tuple[str, dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__()
+        self._services = services
+        self.poll_interval = poll_interval
+        self._launch_on_start = launch
+        self.sessions: list[RunSession] = []
+        self.run_signal: Signal[RunSession] = Signal(self, "run-progress")
+        self.sub_title = services.project.name
+
+    @property
+    def services(self) -> Services:
+        return self._services
+
+    def on_mount(self) -> None:
+        if self._launch_on_start is not None:  # `mlx run NAME` on a terminal
+            self.start_run(*self._launch_on_start)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_mode" and parameters and parameters[0] == self.current_mode:
+            return None  # shown dimmed: already there
+        return True
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    # -- routing ---------------------------------------------------------------------------
+    def on_open_run(self, message: OpenRun) -> None:
+        self.push_screen(RunDetailScreen(message.run_id))
+
+    def on_open_lineage(self, message: OpenLineage) -> None:
+        self.push_screen(LineageScreen(message.artifact_id))
+
+    def on_compare_runs(self, message: CompareRuns) -> None:
+        left, right = message.left, message.right
+        loader = partial(self.services.compare_runs, left, right)
+        title = f"Compare {left[:8]} ↔ {right[:8]}"
+        self.push_screen(CompareScreen(title, left[:8], right[:8], loader))
+
+    def on_launch_pipeline(self, message: LaunchPipeline) -> None:
+        params = {k: param_text(v) for k, v in message.params.items()}
+        if message.immediate:
+            self.start_run(message.pipeline, params)
+            return
+        self.background(self._pipeline_info, message.pipeline,
+                        done=lambda info: self._open_form(info, message.params),
+                        group="launch-form")  # fmt: skip
+
+    def _pipeline_info(self, name: str) -> PipelineInfo:
+        found = {p.name: p for p in self.services.pipelines()}
+        if name not in found:
+            from store.errors import NotFoundError
+
+            raise NotFoundError("pipeline", name, found)
+        return found[name]
+
+    def _open_form(self, info: PipelineInfo, prefill: dict[str, Any]) -> None:
+        def launch(raw: dict[str, str] | None) -> None:
+            if raw is not None:
+                self.start_run(info.name, raw)
+
+        self.push_screen(LaunchModal(info, prefill), launch)
+
+    # -- launched runs ---------------------------------------------------------------------
+    def start_run(self, pipeline: str, params: dict[str, str]) -> RunSession:
+        """Launch ``pipeline`` in a child process and show its progress."""
+        session = RunSession(len(self.sessions) + 1, pipeline, params)
+        self.sessions.append(session)
+        self.run_worker(self._run_child(session), group="runner", exclusive=False,
+                        exit_on_error=False, name=f"run {pipeline}")  # fmt: skip
+        self.run_signal.publish(session)
+        self.notify(f"launched {pipeline}", timeout=3)
+        if self.current_mode != "pipelines":
+            self.switch_mode("pipelines")
+        return session
+
+    async def _run_child(self, session: RunSession) -> None:
+        cmd = self.services.launch_command(session.pipeline, session.params)
+        number = session.number
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *cmd, cwd=self.services.project.root, env=self.services.launch_env(),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+        except OSError as exc:
+            self.post_message(RunProgress(number, {"event": "exited", "code": 127,
+                                                   "stderr": str(exc)}))  # fmt: skip
+            return
+        session.proc = proc
+        assert proc.stdout is not None and proc.stderr is not None
+        stderr_task = asyncio.create_task(_read_tail(proc.stderr))
+        try:
+            async for event in _json_lines(proc.stdout):
+                self.post_message(RunProgress(number, event))
+            code = await proc.wait()
+        except asyncio.CancelledError:
+            if proc.returncode is None:
+                proc.terminate()
+                await proc.wait()
+            raise
+        stderr = await stderr_task
+        cancelled = session.status == "cancelling"
+        event = {"event": "exited", "code": code, "stderr": stderr, "cancelled": cancelled}
+        self.post_message(RunProgress(number, event))
+
+    def on_run_progress(self, message: RunProgress) -> None:
+        session = self.sessions[message.session - 1]
+        session.apply(message.event)
+        self.run_signal.publish(session)
+        if message.event.get("event") == "exited":
+            severity = "information" if session.status == "completed" else "error"
+            detail = session.stderr.strip().splitlines()[-1:] if session.exit_code == 2 else []
+            text = f"{session.pipeline}: {session.status}" + "".join(f"\n{d}" for d in detail)
+            self.notify(text, severity=severity, timeout=6)  # type: ignore[arg-type]
+
+
+async def _json_lines(stream: asyncio.StreamReader) -> AsyncIterator[dict[str, Any]]:
+    async for raw in stream:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = {"event": "output", "line": line}
+        if isinstance(event, dict):
+            yield event
+
+
+async def _read_tail(stream: asyncio.StreamReader, limit: int = 20_000) -> str:
+    tail = b""
+    while chunk := await stream.read(65536):
+        tail = (tail + chunk)[-limit:]
+    return tail.decode("utf-8", errors="replace")
+
+
+def run_tui(project: Project, launch: tuple[str, dict[str, str]] | None = None) -> int:
+    """Run the full-screen app on ``project``; return the exit code.
+
+    Args:
+        launch: ``(pipeline, raw parameters)`` to start at once and follow live
+            (``mlx run NAME`` on a terminal).
+    """
+    app = MlxApp(Services(project), launch=launch)
+    app.run()
+    return int(app.return_code or 0)

@@ -1,0 +1,1 @@
+"""Screens of the mlx TUI, one per module."""

@@ -1,0 +1,149 @@
+"""Artifacts: names, their versions, a preview of the value, export and lineage.
+
+The preview loads the value in a thread (``Client.get_artifact_version(...).load()``) and shows
+JSON, a DataFrame's head or an array's shape and dtype; values above a size limit are only
+described. ``e`` exports the version's bytes to a path, ``o`` (or ``enter``) opens its lineage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.messages import OpenLineage
+from tui.screens.base import MlxScreen
+from tui.screens.export import ExportModal
+from tui.services import format_age
+
+__all__ = ["ArtifactsScreen"]
+
+
+class ArtifactsScreen(MlxScreen):
+    """Artifact browser with preview."""
+
+    BINDINGS = [
+        Binding("e", "export", "Export", id="artifacts.export"),
+        Binding("o", "lineage", "Lineage", id="artifacts.lineage"),
+        Binding("r", "refresh", "Refresh", id="artifacts.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name_: str | None = None
+        self.versions: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Artifacts", id="artifacts-title", classes="title")
+        with Horizontal():
+            yield OptionList(id="artifact-names")
+            with Vertical(id="artifact-detail"):
+                yield DataTable(id="artifact-versions", cursor_type="row")
+                with VerticalScroll(id="preview-box"):
+                    yield Static("", id="preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#artifact-versions", DataTable)
+        for label in ("ver", "type", "size", "run", "step", "created"):
+            table.add_column(label, key=label)
+        self.set_focus(self.query_one("#artifact-names", OptionList))
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.background(self.services.artifact_names, done=self._names, group="names")
+
+    def _names(self, names: list[tuple[str, int, int]]) -> None:
+        options = self.query_one("#artifact-names", OptionList)
+        keep = options.highlighted
+        options.clear_options()
+        for name, count, latest in names:
+            label = Text.assemble((name, "bold"), f"  {count}v ↑{latest}")
+            options.add_option(Option(label, id=name))
+        self.query_one("#artifacts-title", Static).update(f"Artifacts  {len(names)}")
+        if names:
+            options.highlighted = min(keep or 0, len(names) - 1)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.name_ = event.option.id
+        if self.name_:
+            self.background(self.services.artifact_versions, self.name_, done=self._versions,
+                            group="versions")  # fmt: skip
+
+    def _versions(self, versions: list[dict[str, Any]]) -> None:
+        self.versions = list(reversed(versions))
+        table = self.query_one("#artifact-versions", DataTable)
+        table.clear()
+        now = self.services.now()
+        for rec in self.versions:
+            size = int((rec.get("pointer") or {}).get("size", 0))
+            table.add_row(
+                f"v{rec['version']}", str(rec.get("type", "?")).rsplit(".", 1)[-1][:14],
+                _size(size), str(rec.get("run_id") or "-")[:8], str(rec.get("step") or "-")[:14],
+                format_age(rec.get("created_at"), now), key=str(rec["version"]),
+            )  # fmt: skip
+        if self.versions:
+            table.move_cursor(row=0)
+            self._preview(self.versions[0])
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        table = self.query_one("#artifact-versions", DataTable)
+        if not self.versions or not table.row_count:
+            return None
+        return self.versions[min(table.cursor_row, len(self.versions) - 1)]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.current is not None:
+            self._preview(self.current)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_lineage()
+
+    def _preview(self, record: dict[str, Any]) -> None:
+        preview = self.query_one("#preview", Static)
+        preview.update(Text(f"{record['name']}:{record['version']}  loading…", style="italic"))
+        self.background(self._load_preview, record, done=preview.update, group="preview")
+
+    def _load_preview(self, record: dict[str, Any]) -> Text:
+        head = Text(f"{record['name']}:{record['version']}  {record.get('type')}\n", style="bold")
+        try:
+            body = self.services.preview(record)
+        except Exception as exc:  # noqa: BLE001 - any loader failure is shown, not raised
+            return head + Text(f"cannot preview: {type(exc).__name__}: {exc}", style="red")
+        return head + Text(body)
+
+    def action_lineage(self) -> None:
+        if self.current is not None:
+            self.post_message(OpenLineage(str(self.current["id"])))
+
+    def action_export(self) -> None:
+        record = self.current
+        if record is None:
+            return
+        label = f"{record['name']}:{record['version']}"
+        default = f"export/{record['name']}-v{record['version']}"
+        self.app.push_screen(ExportModal(label, default), lambda dest: self._export(record, dest))
+
+    def _export(self, record: dict[str, Any], dest: str | None) -> None:
+        if not dest:
+            return
+        path = Path(dest)
+        if not path.is_absolute():
+            path = self.services.project.root / path
+        self.background(self.services.export, record, path, group="export",
+                        done=lambda out: self.notify(f"exported to {out}", timeout=4))  # fmt: skip
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "K", "M", "G"):
+        if size < 1024:
+            return f"{size}{unit}"
+        size //= 1024
+    return f"{size}T"

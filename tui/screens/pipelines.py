@@ -1,0 +1,144 @@
+"""Pipelines: what can be run, with its parameters and last run; launch and watch.
+
+``l`` (or ``enter``) opens the launch form; the run itself is a child process owned by the app
+(:meth:`tui.app.MlxApp.start_run`), so this screen only shows its progress in a
+:class:`~tui.widgets.run_monitor.RunMonitor`. ``x`` cancels it, ``o`` opens its run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.messages import LaunchPipeline, OpenRun
+from tui.screens.base import MlxScreen
+from tui.services import PipelineInfo, format_age
+from tui.widgets.run_monitor import RunMonitor
+from tui.widgets.runs_table import GLYPHS
+
+__all__ = ["PipelinesScreen"]
+
+
+class PipelinesScreen(MlxScreen):
+    """Discovered pipelines and the live progress of launched runs."""
+
+    BINDINGS = [
+        Binding("l", "launch", "Launch", id="pipelines.launch"),
+        Binding("x", "cancel_run", "Cancel run", id="pipelines.cancel"),
+        Binding("o", "open_run", "Open run", id="pipelines.open"),
+        Binding("r", "refresh", "Refresh", id="pipelines.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pipelines: dict[str, PipelineInfo] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("Pipelines", id="pipelines-title", classes="title")
+        with Horizontal(id="pipelines-top"):
+            yield OptionList(id="pipelines")
+            yield Static("", id="pipeline-info")
+        yield RunMonitor(id="monitor")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#pipelines", OptionList))
+        self.action_refresh()
+        signal = getattr(self.app, "run_signal", None)
+        if signal is not None:
+            signal.subscribe(self, self._session_changed)
+
+    def _session_changed(self, session: Any) -> None:
+        if session.finished:  # its run is now the pipeline's last run
+            self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.background(self.services.pipelines, done=self._loaded, group="pipelines")
+
+    def on_background_error(self, error: BaseException | None) -> None:
+        super().on_background_error(error)
+        if not self.pipelines:
+            from tui.screens.base import describe_error
+
+            self.query_one("#pipeline-info", Static).update(describe_error(error))
+
+    def _loaded(self, pipelines: list[PipelineInfo]) -> None:
+        self.pipelines = {p.name: p for p in pipelines}
+        options = self.query_one("#pipelines", OptionList)
+        keep = options.highlighted
+        options.clear_options()
+        now = self.services.now()
+        for pipe in pipelines:
+            text = Text(pipe.name, style="bold")
+            if pipe.last_run:
+                glyph, color = GLYPHS.get(pipe.last_run.status, ("?", "white"))
+                text.append(f"  {glyph}", style=color)
+                text.append(f" {format_age(pipe.last_run.started_at, now)}", style="grey62")
+            options.add_option(Option(text, id=pipe.name))
+        self.query_one("#pipelines-title", Static).update(f"Pipelines  {len(pipelines)}")
+        if pipelines:
+            options.highlighted = min(keep or 0, len(pipelines) - 1)
+        else:
+            self.query_one("#pipeline-info", Static).update(
+                "no pipelines found: add @pipeline functions under pipelines/"
+            )
+
+    @property
+    def current(self) -> PipelineInfo | None:
+        options = self.query_one("#pipelines", OptionList)
+        if options.highlighted is None or not options.option_count:
+            return None
+        return self.pipelines.get(options.get_option_at_index(options.highlighted).id or "")
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        pipe = self.pipelines.get(event.option.id or "")
+        if pipe is not None:
+            self.query_one("#pipeline-info", Static).update(_describe(pipe, self.services.now()))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id == "pipelines":
+            self.action_launch()
+
+    def action_launch(self) -> None:
+        if self.current is not None:
+            self.post_message(LaunchPipeline(self.current.name))
+
+    def _session(self) -> Any:
+        return self.query_one(RunMonitor).session
+
+    def action_cancel_run(self) -> None:
+        session = self._session()
+        if session is None or not session.cancel():
+            self.notify("no launched run is running", timeout=3)
+            return
+        self.notify(f"cancelling {session.pipeline} (SIGTERM)", timeout=3)
+
+    def action_open_run(self) -> None:
+        session = self._session()
+        if session is not None and session.run_id:
+            self.post_message(OpenRun(session.run_id))
+        elif self.current is not None and self.current.last_run is not None:
+            self.post_message(OpenRun(self.current.last_run.id))
+
+
+def _describe(pipe: PipelineInfo, now: Any) -> Text:
+    text = Text()
+    text.append(f"{pipe.name}\n", style="bold")
+    if not pipe.params:
+        text.append("no parameters\n", style="italic")
+    for param in pipe.params:
+        default = "required" if param.required else f"= {param.default!r}"
+        text.append(f"  {param.name}: {param.annotation} {default}\n")
+    if pipe.last_run:
+        run = pipe.last_run
+        text.append(f"last run {run.id[:8]} {run.status} {format_age(run.started_at, now)}",
+                    style="grey62")  # fmt: skip
+    else:
+        text.append("never run", style="grey62")
+    return text

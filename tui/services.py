@@ -1,0 +1,470 @@
+"""The TUI's only door to the store and the engine: blocking calls, run from thread workers.
+
+Screens never import ``store`` or ``engine`` directly; they call a :class:`Services` object the
+app was built with. That keeps three things in one place: the modules still being written by
+others (pipeline discovery, artifact loading, promotion) sit behind lazy imports that fail with
+a readable :class:`~store.errors.MlxError`; tests can hand the app a subclass with canned data;
+and the clock (``now``) can be frozen for snapshots. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from store.errors import MlxError, NotFoundError
+from store.index import RunSummary
+from store.journal import JournalState, read_journals
+from store.paths import journal_dir, live_log_dir
+from store.project import Project
+from store.records import DvcPointer
+
+__all__ = [
+    "ParamInfo",
+    "PipelineInfo",
+    "Services",
+    "StackInfo",
+    "filter_runs",
+    "format_age",
+    "format_duration",
+    "numeric_metrics",
+    "parse_time",
+]
+
+PREVIEW_LIMIT = 20 * 1024 * 1024  # bytes: larger artifacts are described, not loaded
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """One parameter of a pipeline, as the launch form needs it."""
+
+    name: str
+    annotation: str
+    default: Any
+    required: bool
+
+
+@dataclass(frozen=True)
+class PipelineInfo:
+    """A discovered pipeline with its parameters and newest run."""
+
+    name: str
+    params: list[ParamInfo] = field(default_factory=list)
+    last_run: RunSummary | None = None
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """A stack file and whether it is the active one."""
+
+    name: str
+    active: bool
+    description: str
+    components: dict[str, dict[str, Any]]
+
+
+class Services:
+    """Blocking queries and actions over one project (call them from thread workers)."""
+
+    def __init__(self, project: Project, now: Callable[[], datetime] | None = None) -> None:
+        self.project = project
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+
+    # -- runs ------------------------------------------------------------------------------
+    def change_token(self) -> str:
+        """Changes whenever a run is recorded or a live run makes progress (cheap to poll)."""
+        git = self.project.git
+        refs = git.run("for-each-ref", "--format=%(objectname) %(refname)", "refs/mlx/")
+        parts = [refs]
+        directory = journal_dir(git.common_dir)
+        if directory.is_dir():
+            for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+                st = entry.stat()
+                parts.append(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+        return "\n".join(parts)
+
+    def _journals(self) -> list[JournalState]:
+        return read_journals(journal_dir(self.project.git.common_dir))
+
+    def list_runs(self) -> list[RunSummary]:
+        """Every recorded run plus the live ones from journals, newest first."""
+        recorded = self.project.index.list_runs()
+        known = {r.id for r in recorded}
+        summaries = [_journal_summary(j) for j in self._journals() if j.run_id not in known]
+        live = [r for r in summaries if r is not None]
+        return sorted(live, key=lambda r: r.started_at, reverse=True) + recorded
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """The run record dict (a live run: assembled from its journal)."""
+        try:
+            return self.project.index.run_json(run_id)
+        except NotFoundError:
+            for state in self._journals():
+                if state.run_id.startswith(run_id):
+                    return _journal_run(state)
+            raise
+
+    def runs_of(self, pipeline: str, limit: int = 200) -> list[RunSummary]:
+        return self.project.index.list_runs(pipeline=pipeline, limit=limit)
+
+    def live_log_path(self, run_id: str, step: str) -> Path:
+        return live_log_dir(self.project.git.common_dir, run_id) / f"{step}.log"
+
+    def step_log(self, run_id: str, step: dict[str, Any]) -> str:
+        """A step's log: the live file while it runs, else the stored DVC object."""
+        live = self.live_log_path(run_id, step["name"])
+        if live.is_file():
+            return live.read_text(encoding="utf-8", errors="replace")
+        pointer = step.get("log")
+        if not pointer:
+            return ""
+        data = self.project.artifacts.read_bytes(DvcPointer(**pointer))
+        return data.decode("utf-8", errors="replace")
+
+    def compare_runs(self, left: str, right: str) -> list[tuple[str, str, str, str]]:
+        """Rows ``(section, key, left value, right value)`` of two runs side by side."""
+        return compare_rows(run_facts(self.run(left)), run_facts(self.run(right)))
+
+    def compare_model_versions(
+        self, model: str, left: int, right: int
+    ) -> list[tuple[str, str, str, str]]:
+        versions = {v["version"]: v for v in self.model_versions(model)}
+        return compare_rows(model_facts(versions[left]), model_facts(versions[right]))
+
+    # -- artifacts and lineage -------------------------------------------------------------
+    def artifact_names(self) -> list[tuple[str, int, int]]:
+        return self.project.index.artifact_names()
+
+    def artifact_versions(self, name: str) -> list[dict[str, Any]]:
+        return self.project.index.artifact_versions(name)
+
+    def artifact(self, name: str, version: int | None = None) -> dict[str, Any]:
+        return self.project.index.artifact_json(name, version)
+
+    def artifact_by_id(self, artifact_id: str) -> dict[str, Any] | None:
+        return self.project.index.artifact_by_id(artifact_id)
+
+    def producer(self, record: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """``(run_id, step dict)`` that produced an artifact version."""
+        run_id, step = record.get("run_id"), record.get("step")
+        if not (run_id and step):
+            uses = self.project.index.artifact_uses(record["id"], "output")
+            if not uses:
+                return None
+            run_id, step = uses[0]
+        run = self.project.index.run_json(run_id)
+        found = next((s for s in run.get("steps", []) if s["name"] == step), None)
+        return (run_id, found) if found else None
+
+    def consumers(self, artifact_id: str) -> list[tuple[str, str]]:
+        """``(run_id, step)`` of every step that read an artifact version."""
+        return self.project.index.artifact_uses(artifact_id, "input")
+
+    def preview(self, record: dict[str, Any]) -> str:
+        """A short text rendering of a small artifact value (JSON, DataFrame head, array)."""
+        pointer = record.get("pointer") or {}
+        if int(pointer.get("size", 0)) > PREVIEW_LIMIT:
+            return f"{record.get('type')} ({pointer.get('size')} bytes): too large to preview"
+        try:
+            from engine.client import Client  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            return self._raw_preview(pointer)
+        value = Client(self.project).get_artifact_version(record["name"], record["version"]).load()
+        return describe_value(value)
+
+    def _raw_preview(self, pointer: dict[str, Any]) -> str:
+        if not pointer or str(pointer.get("md5", "")).endswith(".dir"):
+            return "(a directory; export it to look inside)"
+        data = self.project.artifacts.read_bytes(DvcPointer(**pointer))
+        try:
+            return json.dumps(json.loads(data), indent=2)[:4000]
+        except ValueError:
+            return data[:4000].decode("utf-8", errors="replace")
+
+    def export(self, record: dict[str, Any], dest: Path) -> Path:
+        return self.project.artifacts.checkout(DvcPointer(**record["pointer"]), dest)
+
+    # -- models ----------------------------------------------------------------------------
+    def model_names(self) -> list[str]:
+        names = set(self.project.index.model_names())
+        try:
+            from store.models import model_config_names  # type: ignore[import-not-found,unused-ignore]
+
+            names |= set(model_config_names(self.project))
+        except ImportError:
+            names |= {p.stem for p in self.project.models_dir.glob("*.toml")}
+        return sorted(names)
+
+    def model_stages(self, name: str) -> dict[str, int]:
+        """Stage -> version from ``models/<name>.toml`` (empty when the file is absent)."""
+        try:
+            from store.models import load_model_config  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            path = self.project.models_dir / f"{name}.toml"
+            if not path.is_file():
+                return {}
+            stages = tomllib.loads(path.read_text(encoding="utf-8")).get("stages", {})
+            return {str(k): int(v) for k, v in stages.items()}
+        if not (self.project.models_dir / f"{name}.toml").is_file():
+            return {}
+        return {str(k): int(v) for k, v in load_model_config(self.project, name).stages.items()}
+
+    def model_versions(self, name: str) -> list[dict[str, Any]]:
+        return self.project.index.model_versions(name)
+
+    def promotion_preview(self, model: str, version: int, stage: str, force: bool = False) -> Any:
+        return _promotion().preview(self.project, model, version, stage, force=force)
+
+    def promote(self, model: str, version: int, stage: str, force: bool = False) -> Any:
+        return _promotion().promote(self.project, model, version, stage, force=force)
+
+    # -- pipelines -------------------------------------------------------------------------
+    def _discover(self) -> dict[str, Any]:
+        try:
+            from engine.discovery import discover_pipelines  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise MlxError(f"pipeline discovery is not available: {exc}") from exc
+        return dict(discover_pipelines(self.project))
+
+    def pipelines(self) -> list[PipelineInfo]:
+        found = self._discover()
+        out = []
+        for name, pipe in sorted(found.items()):
+            params = [
+                ParamInfo(p.name, str(p.annotation), p.default, bool(p.required))
+                for p in pipe.parameter_specs()
+            ]
+            last = self.project.index.list_runs(pipeline=name, limit=1)
+            out.append(PipelineInfo(name, params, last[0] if last else None))
+        return out
+
+    def validate_parameters(self, pipeline: str, raw: dict[str, str]) -> dict[str, Any]:
+        """Typed values, or :class:`store.errors.ValidationError` naming the bad one."""
+        found = self._discover()
+        if pipeline not in found:
+            raise NotFoundError("pipeline", pipeline, found)
+        return dict(found[pipeline].validate_parameters(raw))
+
+    def launch_command(self, pipeline: str, params: dict[str, str]) -> list[str]:
+        cmd = [sys.executable, "-m", "tui.cli", "run", pipeline, "--headless", "--events"]
+        for key, value in params.items():
+            cmd += ["-p", f"{key}={value}"]
+        return cmd
+
+    def launch_env(self) -> dict[str, str]:
+        """The child's environment: make sure it imports this very ``tui`` package."""
+        import tui
+
+        env = dict(os.environ)
+        roots = [str(Path(p).resolve().parent) for p in tui.__path__]
+        env["PYTHONPATH"] = os.pathsep.join([*roots, env.get("PYTHONPATH", "")]).strip(os.pathsep)
+        return env
+
+    # -- stacks ----------------------------------------------------------------------------
+    def stacks(self) -> list[StackInfo]:
+        active = self.project.active_stack_name()
+        out = []
+        for name in self.project.stack_names():
+            cfg = self.project.load_stack(name)
+            comps = {
+                "orchestrator": cfg.orchestrator.model_dump(exclude_none=True),
+                "artifact_store": cfg.artifact_store.model_dump(exclude_none=True),
+            }
+            out.append(StackInfo(name, name == active, cfg.description, comps))
+        return out
+
+    def set_active_stack(self, name: str) -> None:
+        self.project.set_active_stack(name)
+
+    def git_head(self) -> str | None:
+        try:
+            return subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=self.project.root,
+                capture_output=True, text=True, check=False,
+            ).stdout.strip() or None  # fmt: skip
+        except OSError:
+            return None
+
+
+def _promotion() -> Any:
+    try:
+        import store.promotion as promotion  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise MlxError(f"model promotion is not available: {exc}") from exc
+    return promotion
+
+
+def _journal_run(state: JournalState) -> dict[str, Any]:
+    run = dict(state.header.get("run") or {})
+    run.setdefault("id", state.run_id)
+    run.setdefault("started_at", state.header.get("started_at"))
+    run["status"] = "running" if state.alive else "crashed"
+    known = {s["name"]: s for s in run.get("steps") or []}
+    known.update(state.steps())
+    run["steps"] = list(known.values())
+    run["live"] = True
+    return run
+
+
+def _journal_summary(state: JournalState) -> RunSummary | None:
+    run = _journal_run(state)
+    if not run.get("pipeline"):
+        return None
+    steps = run["steps"]
+    code = run.get("code") or {}
+    return RunSummary(
+        id=str(run["id"]), pipeline=str(run["pipeline"]), status=str(run["status"]),
+        started_at=str(run.get("started_at") or ""), finished_at=None, steps_total=len(steps),
+        steps_done=sum(s.get("status") in ("completed", "cached") for s in steps),
+        steps_cached=sum(s.get("status") == "cached" for s in steps),
+        stack=str(run.get("stack", "")), code_commit=code.get("commit"),
+        dirty=bool(code.get("dirty")),
+    )  # fmt: skip
+
+
+# -- pure helpers (shared by screens; no I/O) ----------------------------------------------
+def describe_value(value: Any) -> str:
+    """Text preview of a loaded artifact value."""
+    if hasattr(value, "head") and hasattr(value, "shape") and hasattr(value, "columns"):
+        return f"DataFrame {value.shape[0]} rows x {value.shape[1]} columns\n\n{value.head(10)}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"array shape={tuple(value.shape)} dtype={value.dtype}\n\n{str(value)[:2000]}"
+    if isinstance(value, dict | list | int | float | str | bool) or value is None:
+        try:
+            return json.dumps(value, indent=2, default=str)[:4000]
+        except (TypeError, ValueError):
+            pass
+    return f"{type(value).__module__}.{type(value).__qualname__}\n\n{repr(value)[:2000]}"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_age(value: str | None, now: datetime) -> str:
+    when = parse_time(value)
+    if when is None:
+        return "-"
+    seconds = max(0, int((now - when).total_seconds()))
+    for size, unit in ((86400 * 7, "w"), (86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s"
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def run_duration(run: RunSummary, now: datetime) -> float | None:
+    start = parse_time(run.started_at)
+    end = parse_time(run.finished_at) or (now if run.status == "running" else None)
+    return (end - start).total_seconds() if start and end else None
+
+
+def filter_runs(rows: list[RunSummary], query: str) -> list[RunSummary]:
+    """Rows matching ``pipeline:NAME status:STATUS stack:S id:PREFIX`` and free words."""
+    fields: dict[str, list[str]] = {}
+    words: list[str] = []
+    for token in query.split():
+        key, sep, value = token.partition(":")
+        if sep and key in {"pipeline", "status", "stack", "id", "commit"}:
+            fields.setdefault(key, []).append(value.lower())
+        else:
+            words.append(token.lower())
+
+    def keep(r: RunSummary) -> bool:
+        values = {
+            "pipeline": r.pipeline.lower(), "status": r.status.lower(), "stack": r.stack.lower(),
+            "id": r.id.lower(), "commit": (r.code_commit or "").lower(),
+        }  # fmt: skip
+        for key, wanted in fields.items():
+            have = values[key]
+            if key in ("id", "commit"):
+                ok = any(have.startswith(w) for w in wanted)
+            else:
+                ok = any(have == w or (w.endswith("*") and have.startswith(w[:-1])) for w in wanted)
+            if not ok:
+                return False
+        text = " ".join(values.values())
+        return all(w in text for w in words)
+
+    return [r for r in rows if keep(r)] if query.strip() else list(rows)
+
+
+def numeric_metrics(metadata: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Flatten the numeric leaves of a metadata dict: ``{"metrics.acc": 0.9}``."""
+    out: dict[str, float] = {}
+    for key, value in metadata.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            out[name] = float(value)
+        elif isinstance(value, dict):
+            out.update(numeric_metrics(value, name + "."))
+    return out
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def run_facts(run: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """What a run comparison shows: run fields, parameters, metrics, outputs."""
+    code = run.get("code") or {}
+    facts = {
+        ("run", "pipeline"): str(run.get("pipeline")), ("run", "status"): str(run.get("status")),
+        ("run", "stack"): str(run.get("stack")),
+        ("run", "code"): (code.get("commit") or "-")[:10] + (" +dirty" * bool(code.get("dirty"))),
+    }  # fmt: skip
+    for key, value in sorted((run.get("parameters") or {}).items()):
+        facts[("param", key)] = _show(value)
+    for step in run.get("steps") or []:
+        for key, value in numeric_metrics(step.get("metadata") or {}).items():
+            facts[("metric", f"{step['name']}.{key}")] = _show(value)
+        for key, ref in (step.get("outputs") or {}).items():
+            facts[("output", f"{step['name']}.{key}")] = f"{ref['name']}:{ref.get('version')}"
+    return facts
+
+
+def model_facts(version: dict[str, Any]) -> dict[tuple[str, str], str]:
+    facts = {("version", "run"): str(version.get("run_id") or "-")[:10]}
+    for key, value in numeric_metrics(version.get("metadata") or {}).items():
+        facts[("metric", key)] = _show(value)
+    for group in ("artifacts", "model_artifacts"):
+        for key, ref in (version.get(group) or {}).items():
+            facts[("artifact", key)] = f"{ref['name']}:{ref.get('version')}"
+    return facts
+
+
+def compare_rows(
+    left: dict[tuple[str, str], str], right: dict[tuple[str, str], str]
+) -> list[tuple[str, str, str, str]]:
+    keys = list(left) + [k for k in right if k not in left]
+    return [(s, k, left.get((s, k), "-"), right.get((s, k), "-")) for s, k in keys]

@@ -1,0 +1,1 @@
+"""Widgets of the mlx TUI, one per module."""
