@@ -1,42 +1,21 @@
 """Helpers of the CLI tests: the real `mlx` in a subprocess, plus small readers of its output.
 
-``tests/conftest.py`` cannot be imported as ``conftest`` from here (every test directory has its
-own ``conftest.py``), so its plain helpers are loaded by path.
+The plain helpers of ``tests/conftest.py`` are re-exported from here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
 import subprocess
 import textwrap
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
+from tests.conftest import commit_all, git, mlx_cli  # noqa: F401  (re-exported)
+
 RUNS_REF = "refs/mlx/runs"
-
-
-def _root_conftest() -> ModuleType:
-    import sys
-
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) == str(ROOT_CONFTEST):
-            return module
-    spec = importlib.util.spec_from_file_location("_mlx_tests_root_conftest", ROOT_CONFTEST)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_conftest = _root_conftest()
-git = _conftest.git
-commit_all = _conftest.commit_all
-mlx_cli = _conftest.mlx_cli
 
 
 def mlx_ok(
@@ -130,4 +109,31 @@ def after(two: int) -> Annotated[int, "three"]:
 @pipeline
 def boom() -> None:
     after(explode(first()))
+"""
+
+
+# A pipeline whose second step kills its own process (SIGKILL) after the first finished.
+CRASHING_PIPELINE = """
+import os
+import signal
+from typing import Annotated
+
+from engine import pipeline, step
+
+
+@step
+def make() -> Annotated[list[int], "made"]:
+    return [41, 42, 43]
+
+
+@step
+def die(made: list[int], really: bool) -> Annotated[int, "after"]:
+    if really:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return len(made)
+
+
+@pipeline
+def crash(really: bool = True) -> None:
+    die(make(), really=really)
 """

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from _helpers import (
+    CRASHING_PIPELINE,
     copy_project,
     mlx_cli,
     mlx_json,
@@ -244,32 +245,6 @@ def test_gc_removes_only_unreferenced_objects(project_dir: Path, tmp_path: Path)
     )
     again = mlx_run_json(project_dir, "example", "-p", "factor=3")
     assert all(s["status"] == "cached" for s in again["steps"])
-
-
-CRASHING_PIPELINE = """
-import os
-import signal
-from typing import Annotated
-
-from engine import pipeline, step
-
-
-@step
-def make() -> Annotated[list[int], "made"]:
-    return [41, 42, 43]
-
-
-@step
-def die(made: list[int], really: bool) -> Annotated[int, "after"]:
-    if really:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return len(made)
-
-
-@pipeline
-def crash(really: bool = True) -> None:
-    die(make(), really=really)
-"""
 
 
 # Regression (found by this suite, fixed since): cmd_gc (tui/commands/artifacts.py) collects

@@ -44,9 +44,8 @@ def test_demo_promotion_branch_changes_only_the_stage_line(demo: Path) -> None:
 
 def test_training_references_feature_datasets_instead_of_copying(demo: Path) -> None:
     runs = {r["pipeline"]: r["id"] for r in _runs(demo)}
-    trainer = next(s for s in _show(demo, runs["training"])["steps"] if s["name"] == "model_trainer")
-    evaluator = next(s for s in _show(demo, runs["training"])["steps"]
-                     if s["name"] == "model_evaluator")  # fmt: skip
+    steps = {s["name"]: s for s in _show(demo, runs["training"])["steps"]}
+    trainer, evaluator = steps["model_trainer"], steps["model_evaluator"]
     assert trainer["inputs"] == {"train": "iris_training_dataset:1"}
     assert evaluator["inputs"]["test"] == "iris_testing_dataset:1"
     names = {a["name"] for a in json.loads(mlx_cli(demo, "artifacts", "list", "--json").stdout)}

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from _helpers import (
+    CRASHING_PIPELINE,
     FAILING_PIPELINE,
     copy_project,
     mlx_cli,
@@ -212,31 +213,6 @@ def wait_for_go(ready_value: int) -> Annotated[int, "went"]:
 @pipeline
 def waiting() -> None:
     wait_for_go(ready())
-"""
-
-CRASHING_PIPELINE = """
-import os
-import signal
-from typing import Annotated
-
-from engine import pipeline, step
-
-
-@step
-def make() -> Annotated[list[int], "made"]:
-    return [41, 42, 43]
-
-
-@step
-def die(made: list[int], really: bool) -> Annotated[int, "after"]:
-    if really:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return len(made)
-
-
-@pipeline
-def crash(really: bool = True) -> None:
-    die(make(), really=really)
 """
 
 

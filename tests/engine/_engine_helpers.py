@@ -1,8 +1,7 @@
 """Helpers of the engine tests: run a pipeline in-process, inspect the ref, the DVC cache, git.
 
-``tests/conftest.py`` cannot be imported as ``conftest`` from here (each test directory has its
-own ``conftest.py``), so its plain helpers (``git``, ``commit_all``, ``mlx_cli``) are loaded by
-path.
+The plain helpers of ``tests/conftest.py`` (``git``, ``commit_all``, ``mlx_cli``) are re-exported
+from here.
 """
 
 from __future__ import annotations
@@ -20,25 +19,7 @@ from typing import Any
 from engine.pipeline import Pipeline
 from store.project import Project
 from store.records import RunRecord
-
-ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
-
-
-def _root_conftest() -> ModuleType:
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) == str(ROOT_CONFTEST):
-            return module
-    spec = importlib.util.spec_from_file_location("_mlx_tests_root_conftest", ROOT_CONFTEST)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_conftest = _root_conftest()
-git = _conftest.git
-commit_all = _conftest.commit_all
-mlx_cli = _conftest.mlx_cli
+from tests.conftest import commit_all, git, mlx_cli  # noqa: F401  (re-exported)
 
 
 def run(project: Project, pipe: Pipeline, enable_cache: bool | None = None,

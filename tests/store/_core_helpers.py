@@ -1,42 +1,20 @@
 """Helpers of the core store tests (runs ref, index, config, layers): records without DVC.
 
-``tests/conftest.py`` cannot be imported as ``conftest`` from here (every test directory has its
-own ``conftest.py``), so its plain helpers are loaded by path.
+The plain helpers of ``tests/conftest.py`` are re-exported from here.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from store.recorder import CommittedRun, commit_run
 from store.records import ArtifactRef, RunRecord, RunStatus, StepRecord
 from store.runs_ref import RunsRef
-
-ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
-
-
-def _root_conftest() -> ModuleType:
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) == str(ROOT_CONFTEST):
-            return module
-    spec = importlib.util.spec_from_file_location("_mlx_tests_root_conftest", ROOT_CONFTEST)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_conftest = _root_conftest()
-git = _conftest.git
-commit_all = _conftest.commit_all
-mlx_cli = _conftest.mlx_cli
+from tests.conftest import commit_all, git, mlx_cli  # noqa: F401  (re-exported)
 
 
 def fake_pointer(seed: str = "x") -> dict[str, Any]:
