@@ -48,8 +48,9 @@ def save_artifact(data: Any, name: str, *, materializer: type | None = None,
     run = RunRecord(id=draft["id"], pipeline="save_artifact", status="completed",
                     started_at=now, finished_at=now)  # fmt: skip
     committed = commit_run(project.runs, run, [draft])
-    return ArtifactVersionView(project, committed.artifacts[0].model_dump(mode="json",
-                                                                           by_alias=True))
+    return ArtifactVersionView(
+        project, committed.artifacts[0].model_dump(mode="json", by_alias=True)
+    )
 
 
 def load_artifact(name: str, version: int | str | None = None) -> Any:

@@ -104,9 +104,7 @@ def compute_components(inputs: KeyInputs) -> CacheComponents:
 
 
 def cache_key(components: CacheComponents) -> str:
-    return hashlib.sha256(
-        json.dumps(components.model_dump(), sort_keys=True).encode()
-    ).hexdigest()
+    return hashlib.sha256(json.dumps(components.model_dump(), sort_keys=True).encode()).hexdigest()
 
 
 def explain_miss(new: CacheComponents, old: CacheComponents | None) -> list[str]:

@@ -79,9 +79,12 @@ def _import(name: str, project: Project) -> ModuleType | None:
                 from store.config import locate_key
 
                 text = project.config_path.read_text(encoding="utf-8")
-                raise ConfigError(str(project.config_path), f"pipeline module {name!r} not found",
-                                  key="project.pipelines",
-                                  line=locate_key(text, ["project", "pipelines"])) from exc  # fmt: skip
+                raise ConfigError(
+                    str(project.config_path),
+                    f"pipeline module {name!r} not found",
+                    key="project.pipelines",
+                    line=locate_key(text, ["project", "pipelines"]),
+                ) from exc
             return None
         raise ConfigError(
             name.replace(".", "/") + ".py", f"import failed: {exc}\n{traceback.format_exc()}"

@@ -86,9 +86,12 @@ class Model:
         config = load_model_config(project, self.name)
         number = config.stages.get(str(self.version))
         if number is None:
-            raise NotFoundError(f"stage of model {self.name!r}", str(self.version),
-                                list(config.stages) + ["latest"],
-                                hint=f"(stages live in models/{self.name}.toml [stages])")  # fmt: skip
+            raise NotFoundError(
+                f"stage of model {self.name!r}",
+                str(self.version),
+                list(config.stages) + ["latest"],
+                hint=f"(stages live in models/{self.name}.toml [stages])",
+            )
         return int(number)
 
     def resolve(self, project: Project) -> ModelVersionView:

@@ -129,7 +129,10 @@ class RunDriver:
                                         source.name or f"external_{inv.name}_{name}",
                                         run_id=self.run_id)  # fmt: skip
                     self.drafts[draft["id"]] = draft
-                    self.externals[id(source)] = (ArtifactRef(id=draft["id"], name=draft["name"]), draft)
+                    self.externals[id(source)] = (
+                        ArtifactRef(id=draft["id"], name=draft["name"]),
+                        draft,
+                    )
 
     def abort(self, exc: BaseException) -> None:
         self.error = ErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__,
@@ -180,8 +183,16 @@ class RunDriver:
                 self.emit(ev.ModelPromoted(run_id=self.run_id, model=model, version=version,
                                            stage=stage, mode="", error=str(exc)))  # fmt: skip
                 continue
-            self.emit(ev.ModelPromoted(run_id=self.run_id, model=model, version=version,
-                                       stage=stage, mode=result.mode, branch=result.branch))  # fmt: skip
+            self.emit(
+                ev.ModelPromoted(
+                    run_id=self.run_id,
+                    model=model,
+                    version=version,
+                    stage=stage,
+                    mode=result.mode,
+                    branch=result.branch,
+                )
+            )
 
     def _record(self, status: str, finished: datetime | None = None) -> RunRecord:
         git = self.project.git
@@ -281,9 +292,16 @@ class RunDriver:
             hit = self._lookup(key, policy)
             if hit is not None:
                 run_id, outputs = hit
-                self.steps[name] = StepRecord.model_validate({
-                    **base, "status": "cached", "cached_from": run_id, "outputs": outputs,
-                    "started_at": datetime.now(UTC), "finished_at": datetime.now(UTC)})
+                self.steps[name] = StepRecord.model_validate(
+                    {
+                        **base,
+                        "status": "cached",
+                        "cached_from": run_id,
+                        "outputs": outputs,
+                        "started_at": datetime.now(UTC),
+                        "finished_at": datetime.now(UTC),
+                    }
+                )
                 self._remember_outputs(name, outputs)
                 self._journal_step(self.steps[name])
                 self.emit(ev.StepCached(run_id=self.run_id, step=name, cached_from=run_id))
@@ -368,10 +386,9 @@ class RunDriver:
         for run_id, step_name in index.steps_with_key(key)[:5]:
             steps = index.run_json(run_id)["steps"]
             step = StepRecord.model_validate(next(s for s in steps if s["name"] == step_name))
-            if policy.max_age_days is not None and step.finished_at is not None:
-                if datetime.now(UTC) - step.finished_at > timedelta(days=policy.max_age_days):
-                    self.miss_note = f"cached result older than max_age_days={policy.max_age_days:g}"
-                    continue
+            if _expired(step.finished_at, policy.max_age_days):
+                self.miss_note = f"cached result older than max_age_days={policy.max_age_days:g}"
+                continue
             self.miss_note = "cached outputs are no longer in the DVC cache or remote"
             if all(self._available(ref) for ref in step.outputs.values()):
                 return run_id, dict(step.outputs)
@@ -413,6 +430,12 @@ class RunDriver:
                 "event": "step", "time": datetime.now(UTC).isoformat(),
                 "step": step.model_dump(mode="json", by_alias=True),
                 "artifacts": list(artifacts)})  # fmt: skip
+
+
+def _expired(finished: datetime | None, max_age_days: float | None) -> bool:
+    if max_age_days is None or finished is None:
+        return False
+    return datetime.now(UTC) - finished > timedelta(days=max_age_days)
 
 
 def _jsonable(value: Any) -> Any:

@@ -28,7 +28,7 @@ HookFn = Callable[..., Any]
 
 @dataclass(frozen=True)
 class ArtifactConfig:
-    """Extra output settings: ``Annotated[T, ArtifactConfig(name="model", is_model_artifact=True)]``."""
+    """Output settings: ``Annotated[T, ArtifactConfig(name="m", is_model_artifact=True)]``."""
 
     name: str | None = None
     is_model_artifact: bool | None = None

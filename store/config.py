@@ -39,12 +39,12 @@ class ProjectSection(_Config):
     default_stack: str = Field(default="local", description="Stack used when none is chosen.")
     pipelines: list[str] = Field(
         default_factory=lambda: ["pipelines"],
-        description="Modules or packages holding @pipeline functions (every module under a package).",
+        description="Modules or packages holding @pipeline functions (a package: all modules).",
     )
     runs_ref: str = Field(default=DEFAULT_RUNS_REF, description="Git ref holding run records.")
     promotion: Literal["pull-request", "direct"] = Field(
         default="pull-request",
-        description="How `mlx model promote` lands a stage change: a branch to review, or a commit.",
+        description="How `mlx model promote` lands a stage change: a branch, or a commit.",
     )
 
 

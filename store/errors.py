@@ -74,7 +74,9 @@ class ProjectNotFoundError(MlxError):
 class NotFoundError(LookupError, MlxError):
     """A named thing (pipeline, stack, run, artifact, model, version) does not exist."""
 
-    def __init__(self, kind: str, name: str, candidates: Iterable[str] = (), hint: str = "") -> None:
+    def __init__(
+        self, kind: str, name: str, candidates: Iterable[str] = (), hint: str = ""
+    ) -> None:
         self.kind = kind
         self.name = name
         message = f"unknown {kind} {name!r}"

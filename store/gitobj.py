@@ -9,6 +9,7 @@ the user's ``.git/index`` aside (see DESIGN.md).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -201,10 +202,8 @@ class Git:
         self._batch = None
 
     def __del__(self) -> None:  # best effort; the process would exit with us anyway
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
     # -- trees -----------------------------------------------------------------------------
     def tree_entries(self, sha: str | None) -> list[TreeEntry]:

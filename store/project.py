@@ -135,7 +135,10 @@ class Project:
         path = self.stacks_dir / f"{name}.toml"
         if not path.is_file():
             raise NotFoundError(
-                "stack", name, self.stack_names(), hint=f"(stacks live in {self.stacks_dir}/NAME.toml)"
+                "stack",
+                name,
+                self.stack_names(),
+                hint=f"(stacks live in {self.stacks_dir}/NAME.toml)",
             )
         return load_toml_model(path, StackConfig)
 

@@ -136,8 +136,7 @@ def _renumber_run(
         }
 
     steps = [
-        s.model_copy(update={"inputs": fix(s.inputs), "outputs": fix(s.outputs)})
-        for s in run.steps
+        s.model_copy(update={"inputs": fix(s.inputs), "outputs": fix(s.outputs)}) for s in run.steps
     ]
     update: dict[str, Any] = {"steps": steps}
     if model is not None and run.model is not None:

@@ -45,7 +45,7 @@ def example(factor: int = 2) -> None:
     total(scale(load_numbers(), factor=factor))
 '''
 
-STACK_LOCAL = """# The default stack: steps run in this process, artifacts stay in the local DVC cache.
+STACK_LOCAL = """# The default stack: steps run in this process; artifacts in the local DVC cache.
 description = "Run steps in-process; artifacts in the local DVC cache"
 
 [orchestrator]

@@ -105,8 +105,12 @@ class LivePrinter:
             self.rows[event.step] = [GLYPHS["cached"], "cached", "",
                                      f"from run {event.cached_from[:8]}"]  # fmt: skip
         elif kind == "step_finished":
-            self.rows[event.step] = [GLYPHS["completed"], "completed",
-                                     seconds_text(event.duration), "; ".join(event.rerun_reasons)]
+            self.rows[event.step] = [
+                GLYPHS["completed"],
+                "completed",
+                seconds_text(event.duration),
+                "; ".join(event.rerun_reasons),
+            ]
         elif kind == "step_failed":
             self.rows[event.step] = [GLYPHS["failed"], "failed", "", event.error[:80]]
         elif kind == "step_skipped":

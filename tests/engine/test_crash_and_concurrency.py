@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
 from _engine_helpers import fsck_problems, mlx_cli, read_run, write_pipeline_file
 
 from store.paths import journal_dir

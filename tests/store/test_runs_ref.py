@@ -46,7 +46,9 @@ def test_second_append_keeps_earlier_records_and_numbers_next_version(project: P
     assert f"runs/{first.run.id[:2]}/{first.run.id}.json" in paths
     assert f"runs/{second.run.id[:2]}/{second.run.id}.json" in paths
     assert [a.version for a in second.artifacts] == [2]
-    record = load_record(ArtifactVersionRecord, project.runs.read("artifacts/model/0/2.json") or b"")
+    record = load_record(
+        ArtifactVersionRecord, project.runs.read("artifacts/model/0/2.json") or b""
+    )
     assert record.id == second.artifacts[0].id
     assert git(project.root, "rev-list", "--count", REF).strip() == "2"
 

@@ -60,7 +60,8 @@ def describe_artifact(project: Any, record: dict[str, Any]) -> str:
         f"type         {record['type']}",
         f"materializer {record['materializer']}",
         f"dvc          md5={pointer.md5} size={pointer.size}"
-        + (f" nfiles={pointer.nfiles}" if pointer.nfiles else "") + f" ({local})",
+        + (f" nfiles={pointer.nfiles}" if pointer.nfiles else "")
+        + f" ({local})",
         f"created      {record['created_at']} ({ago(record['created_at'])})",
     ]
     if record.get("run_id"):
@@ -95,9 +96,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     from store.project import Project
-    from store.records import DvcPointer
-
     from store.recorder import fold_crashed_runs
+    from store.records import DvcPointer
 
     project = Project.find()
     fold_crashed_runs(project.runs)  # a crashed run's finished steps stay reusable

@@ -32,8 +32,15 @@ def cmd_stack_list(args: argparse.Namespace) -> int:
     rows = []
     for name in project.stack_names():
         stack = project.load_stack(name)
-        rows.append(("*" if name == active else " ", name, stack.orchestrator.flavor,
-                     stack.artifact_store.remote or "(dvc default)", stack.description))  # fmt: skip
+        rows.append(
+            (
+                "*" if name == active else " ",
+                name,
+                stack.orchestrator.flavor,
+                stack.artifact_store.remote or "(dvc default)",
+                stack.description,
+            )
+        )
     print(table(["", "STACK", "ORCHESTRATOR", "REMOTE", "DESCRIPTION"], rows))
     return 0
 
@@ -46,9 +53,14 @@ def cmd_stack_show(args: argparse.Namespace) -> int:
     stack = project.load_stack(name)
     active = " (active)" if name == project.active_stack_name() else ""
     print(f"stack {name}{active}: {stack.description}")
-    print(f"  orchestrator   flavor={stack.orchestrator.flavor}"
-          + (f" max_workers={stack.orchestrator.max_workers}"
-             if stack.orchestrator.max_workers else ""))
+    print(
+        f"  orchestrator   flavor={stack.orchestrator.flavor}"
+        + (
+            f" max_workers={stack.orchestrator.max_workers}"
+            if stack.orchestrator.max_workers
+            else ""
+        )
+    )
     remote = stack.artifact_store.remote or project.artifacts.default_remote() or "(none)"
     print(f"  artifact store DVC cache {project.artifacts.cache_dir}, remote {remote}")
     return 0
