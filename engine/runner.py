@@ -117,6 +117,7 @@ class RunDriver:
                 "event": "run_started", "pid": os.getpid(), "host": socket.gethostname(),
                 "started_at": self.started.isoformat(),
                 "run": self._record("running").model_dump(mode="json", by_alias=True),
+                "plan": [{"name": n, "upstream": self.upstream(n)} for n in self.order()],
             }
         )  # fmt: skip
         steps = [{"name": n, "upstream": self.upstream(n)} for n in self.order()]

@@ -82,6 +82,19 @@ class JournalState:
                 out[step["name"]] = step
         return out
 
+    def live_run(self) -> dict[str, Any]:
+        """The run as known so far (RunRecord layout): steps not started yet are ``pending``."""
+        run = dict(self.header.get("run") or {})
+        run.setdefault("id", self.run_id)
+        run.setdefault("started_at", self.header.get("started_at"))
+        run["status"] = "running" if self.alive else "crashed"
+        steps = {s["name"]: s for s in run.get("steps") or []}
+        for planned in self.header.get("plan") or []:
+            steps.setdefault(planned["name"], {**planned, "status": "pending"})
+        steps.update(self.steps())
+        run["steps"] = list(steps.values())
+        return run
+
     def artifacts(self) -> list[dict[str, Any]]:
         """Artifact-version drafts produced by finished steps."""
         return [a for e in self.events for a in e.get("artifacts", [])]

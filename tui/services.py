@@ -303,13 +303,7 @@ def _promotion() -> Any:
 
 
 def _journal_run(state: JournalState) -> dict[str, Any]:
-    run = dict(state.header.get("run") or {})
-    run.setdefault("id", state.run_id)
-    run.setdefault("started_at", state.header.get("started_at"))
-    run["status"] = "running" if state.alive else "crashed"
-    known = {s["name"]: s for s in run.get("steps") or []}
-    known.update(state.steps())
-    run["steps"] = list(known.values())
+    run = state.live_run()
     run["live"] = True
     return run
 

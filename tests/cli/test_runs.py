@@ -210,9 +210,14 @@ def wait_for_go(ready_value: int) -> Annotated[int, "went"]:
     return ready_value
 
 
+@step
+def after_go(went: int) -> Annotated[int, "after_go"]:
+    return went
+
+
 @pipeline
 def waiting() -> None:
-    wait_for_go(ready())
+    after_go(wait_for_go(ready()))
 """
 
 
@@ -237,6 +242,8 @@ def test_a_live_run_is_listed_and_shown_as_running(project_dir: Path) -> None:
         shown = mlx_ok(project_dir, "runs", "show", live[0]["id"][:8]).stdout
         assert "status    ▶ running" in shown
         assert re.search(r"▶\s+wait_for_go\s+running", shown)
+        assert re.search(r"○\s+after_go\s+pending", shown)  # planned, not started yet
+        assert live[0]["steps_total"] == 3
     finally:
         go.write_text("go")
         proc.communicate(timeout=60)

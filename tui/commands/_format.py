@@ -10,7 +10,7 @@ from typing import Any
 
 GLYPHS = {
     "completed": "✓", "cached": "◎", "failed": "✗", "running": "▶", "skipped": "–",
-    "crashed": "☠",
+    "crashed": "☠", "pending": "○",
 }  # fmt: skip
 
 

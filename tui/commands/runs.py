@@ -30,12 +30,8 @@ def live_runs(project: Any) -> list[dict[str, Any]]:
     from store.journal import read_journals
     from store.paths import journal_dir
 
-    out = []
-    for state in read_journals(journal_dir(project.git.common_dir)):
-        if state.alive:
-            steps = list(state.steps().values())
-            out.append({**state.header["run"], "steps": steps, "status": "running"})
-    return out
+    states = read_journals(journal_dir(project.git.common_dir))
+    return [state.live_run() for state in states if state.alive]
 
 
 def cmd_list(args: argparse.Namespace) -> int:
