@@ -207,7 +207,7 @@ def _plan(project: Project, model: str, version: int, stage: str, force: bool) -
         known = [str(v["version"]) for v in project.index.model_versions(model)]
         raise NotFoundError(
             f"version of model {model!r}", str(version), known,
-            hint="(versions are created by pipeline runs with a model; try `mlx sync pull`)",
+            hint="(versions are created by pipeline runs with a model; try `mlx pull`)",
         )  # fmt: skip
     record = ModelVersionRecord.model_validate(raw)
     repo_path = model_config_repo_path(project, model)

@@ -5,7 +5,7 @@ request shows) and ``head``. Each stage that is set or changed must name a model
 exists on the runs ref, whose model and data artifacts are in the DVC remote (so a deploy can
 fetch them) and whose metrics pass the model's gates. ``archived`` only needs to exist.
 
-The check reads the local runs ref: CI must ``mlx sync pull`` first (the promotion branch is
+The check reads the local runs ref: CI must ``mlx pull`` first (the promotion branch is
 pushed after ``mlx sync push``, see :func:`store.promotion.push_branch`).
 """
 
@@ -155,7 +155,7 @@ def _check(
     if raw is None:
         problem = (
             f"version {version} of model {name!r} is not on the runs ref "
-            "(push it with `mlx sync push`; CI must `mlx sync pull` before checking)"
+            "(push it with `mlx sync push`; CI must `mlx pull` before checking)"
         )
         return StageCheck(name, stage, version, previous, (problem,))
     if stage == ARCHIVED:
