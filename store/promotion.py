@@ -450,11 +450,11 @@ def _lineage(project: Project, record: ModelVersionRecord) -> list[str]:
 def _howto(mode: str, branch: str) -> list[str]:
     if mode == "direct":
         return [
-            f"Committed on `{branch or 'HEAD'}`; publish it with `git push` and `mlx sync push`."
+            f"Committed on `{branch or 'HEAD'}`; publish it with `git push` and `mlx push`."
         ]
     return [
         "```sh",
-        "mlx sync push                     # runs ref + artifact bytes, so CI can check them",
+        "mlx push                     # runs ref + artifact bytes, so CI can check them",
         f"git push origin {branch}",
         "```",
         "",

@@ -6,7 +6,7 @@ exists on the runs ref, whose model and data artifacts are in the DVC remote (so
 fetch them) and whose metrics pass the model's gates. ``archived`` only needs to exist.
 
 The check reads the local runs ref: CI must ``mlx pull`` first (the promotion branch is
-pushed after ``mlx sync push``, see :func:`store.promotion.push_branch`).
+pushed after ``mlx push``, see :func:`store.promotion.push_branch`).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def _check(
     if raw is None:
         problem = (
             f"version {version} of model {name!r} is not on the runs ref "
-            "(push it with `mlx sync push`; CI must `mlx pull` before checking)"
+            "(push it with `mlx push`; CI must `mlx pull` before checking)"
         )
         return StageCheck(name, stage, version, previous, (problem,))
     if stage == ARCHIVED:
@@ -187,6 +187,6 @@ def _artifact_problems(
         if not present:
             problems.append(
                 f"artifact {ref.label()} ({pointer.md5}) is not in the DVC remote; "
-                "run `mlx sync push` where it was produced"
+                "run `mlx push` where it was produced"
             )
     return problems
