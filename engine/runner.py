@@ -425,12 +425,14 @@ class RunDriver:
         prepare = getattr(model, "_for_step", None)
         return prepare(self.project, self.run_id) if callable(prepare) else model
 
-    def _journal_step(self, step: StepRecord, artifacts: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+    def _journal_step(
+        self, step: StepRecord, artifacts: list[dict[str, Any]] | None = None
+    ) -> None:
         if self.journal:
             self.journal.append({
                 "event": "step", "time": datetime.now(UTC).isoformat(),
                 "step": step.model_dump(mode="json", by_alias=True),
-                "artifacts": list(artifacts)})  # fmt: skip
+                "artifacts": artifacts or []})  # fmt: skip
 
 
 def _expired(finished: datetime | None, max_age_days: float | None) -> bool:

@@ -63,6 +63,21 @@ class RunSummary:
     code_commit: str | None
     dirty: bool
 
+    @classmethod
+    def from_run(cls, run: dict[str, Any]) -> RunSummary:
+        """The summary of a run record in its JSON form (stored or live)."""
+        steps = run.get("steps") or []
+        code = run.get("code") or {}
+        return cls(
+            id=str(run["id"]), pipeline=str(run.get("pipeline") or ""),
+            status=str(run.get("status")), started_at=str(run.get("started_at") or ""),
+            finished_at=run.get("finished_at"), steps_total=len(steps),
+            steps_done=sum(s.get("status") in ("completed", "cached") for s in steps),
+            steps_cached=sum(s.get("status") == "cached" for s in steps),
+            stack=str(run.get("stack") or ""), code_commit=code.get("commit"),
+            dirty=bool(code.get("dirty")),
+        )  # fmt: skip
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -171,8 +186,7 @@ class Index:
             return
         kind, key, sub = parsed
         if kind == "run":
-            for table in ("runs",):
-                db.execute(f"DELETE FROM {table} WHERE id=?", (key,))
+            db.execute("DELETE FROM runs WHERE id=?", (key,))
             db.execute("DELETE FROM steps WHERE run_id=?", (key,))
             db.execute("DELETE FROM uses WHERE run_id=?", (key,))
         elif kind == "artifact":
@@ -203,15 +217,13 @@ class Index:
         kind = (parse_record_path(path) or ("",))[0]
         if kind == "run":
             steps = data.get("steps", [])
-            code = data.get("code") or {}
+            row = RunSummary.from_run(data)
             db.execute(
                 "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    data["id"], data.get("pipeline"), data.get("status"), data.get("started_at"),
-                    data.get("finished_at"), len(steps),
-                    sum(s.get("status") in ("completed", "cached") for s in steps),
-                    sum(s.get("status") == "cached" for s in steps), data.get("stack"),
-                    code.get("commit"), int(bool(code.get("dirty"))), raw,
+                    row.id, row.pipeline, row.status, row.started_at, row.finished_at,
+                    row.steps_total, row.steps_done, row.steps_cached, row.stack,
+                    row.code_commit, int(row.dirty), raw,
                 ),
             )  # fmt: skip
             for step in steps:

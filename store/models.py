@@ -159,20 +159,12 @@ def load_model_config(project: Project, name: str) -> ModelConfig:
 
 def model_config_repo_path(project: Project, name: str) -> str:
     """Path of ``models/<name>.toml`` relative to the git top level (for ``rev:path``)."""
-    return _repo_prefix(project) + f"models/{name}.toml"
-
-
-def _repo_prefix(project: Project) -> str:
-    cached = getattr(project, "_mlx_repo_prefix", None)
-    if cached is None:
-        cached = project.git.run("rev-parse", "--show-prefix").strip()
-        project._mlx_repo_prefix = cached  # type: ignore[attr-defined]
-    return str(cached)
+    return project.repo_prefix + f"models/{name}.toml"
 
 
 def model_config_names_at(project: Project, rev: str) -> list[str]:
     """Names of the models that have a ``models/<name>.toml`` in commit ``rev``."""
-    prefix = _repo_prefix(project) + "models/"
+    prefix = project.repo_prefix + "models/"
     rows = project.git.ls_tree(rev, prefix)
     return sorted(
         path[len(prefix) : -5]

@@ -96,6 +96,11 @@ class Project:
             ) from exc
 
     @cached_property
+    def repo_prefix(self) -> str:
+        """Path of the project root relative to the git top level (``""`` or ``"sub/"``)."""
+        return self.git.run("rev-parse", "--show-prefix").strip()
+
+    @cached_property
     def runs(self) -> RunsRef:
         return RunsRef(self.git, self.config.project.runs_ref)
 

@@ -449,9 +449,7 @@ def _lineage(project: Project, record: ModelVersionRecord) -> list[str]:
 
 def _howto(mode: str, branch: str) -> list[str]:
     if mode == "direct":
-        return [
-            f"Committed on `{branch or 'HEAD'}`; publish it with `git push` and `mlx push`."
-        ]
+        return [f"Committed on `{branch or 'HEAD'}`; publish it with `git push` and `mlx push`."]
     return [
         "```sh",
         "mlx push                     # runs ref + artifact bytes, so CI can check them",

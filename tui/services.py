@@ -310,18 +310,7 @@ def _journal_run(state: JournalState) -> dict[str, Any]:
 
 def _journal_summary(state: JournalState) -> RunSummary | None:
     run = _journal_run(state)
-    if not run.get("pipeline"):
-        return None
-    steps = run["steps"]
-    code = run.get("code") or {}
-    return RunSummary(
-        id=str(run["id"]), pipeline=str(run["pipeline"]), status=str(run["status"]),
-        started_at=str(run.get("started_at") or ""), finished_at=None, steps_total=len(steps),
-        steps_done=sum(s.get("status") in ("completed", "cached") for s in steps),
-        steps_cached=sum(s.get("status") == "cached" for s in steps),
-        stack=str(run.get("stack", "")), code_commit=code.get("commit"),
-        dirty=bool(code.get("dirty")),
-    )  # fmt: skip
+    return RunSummary.from_run(run) if run.get("pipeline") else None
 
 
 # -- pure helpers (shared by screens; no I/O) ----------------------------------------------

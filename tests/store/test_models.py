@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _repo_helpers import IRIS_TOML, Sandbox, build_template, git, make_sandbox
+from _repo_helpers import IRIS_TOML, Sandbox, git
 
 from store.errors import ConfigError, NotFoundError
 from store.models import (
@@ -120,16 +120,6 @@ def test_evaluate_gates_reads_a_nested_metrics_table_and_ignores_text() -> None:
         {"acc": ">= 0.5", "name": "== 1"}, {"metrics": {"acc": 0.7}, "name": "x"}
     )
     assert [r.passed for r in results] == [True, False]
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("models-template"))
-
-
-@pytest.fixture
-def box(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    return make_sandbox(template, tmp_path, monkeypatch)
 
 
 def test_load_model_config_at_reads_the_committed_version(box: Sandbox) -> None:

@@ -8,9 +8,7 @@ import pytest
 from _repo_helpers import (
     IRIS_TOML,
     Sandbox,
-    build_template,
     git,
-    make_sandbox,
     record_model_version,
     worktree_state,
 )
@@ -20,16 +18,6 @@ from store.project import Project
 from store.promotion import preview, promote, push_branch
 from store.promotion_check import CheckReport, check_promotions
 from store.sync import push
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("promotion-template"))
-
-
-@pytest.fixture
-def box(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    return make_sandbox(template, tmp_path, monkeypatch)
 
 
 @pytest.fixture

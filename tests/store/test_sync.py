@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from _repo_helpers import (
     Sandbox,
-    build_template,
     git,
-    make_sandbox,
     record_model_version,
     record_run,
     save_bytes,
@@ -25,16 +22,6 @@ from store.project import Project
 from store.recorder import commit_run
 from store.records import DvcPointer, RunRecord
 from store.sync import SyncResult, pull, push
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("sync-template"))
-
-
-@pytest.fixture
-def box(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    return make_sandbox(template, tmp_path, monkeypatch)
 
 
 def origin_tip(box: Sandbox) -> str:

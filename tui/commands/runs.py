@@ -39,17 +39,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = project.index.list_runs(pipeline=args.pipeline, status=args.status, limit=args.limit)
     runs = [r.as_json() for r in rows]
     if args.status in (None, "running"):
+        from store.index import RunSummary
+
         live = [
-            {"id": r["id"], "pipeline": r["pipeline"], "status": "running",
-             "started_at": r["started_at"], "finished_at": None,
-             "steps_total": len(r["steps"]), "stack": r.get("stack"),
-             "steps_done": sum(s["status"] in ("completed", "cached") for s in r["steps"]),
-             "steps_cached": sum(s["status"] == "cached" for s in r["steps"]),
-             "code_commit": (r.get("code") or {}).get("commit"),
-             "dirty": (r.get("code") or {}).get("dirty", False)}
+            RunSummary.from_run(r).as_json()
             for r in live_runs(project)
             if args.pipeline in (None, r["pipeline"])
-        ]  # fmt: skip
+        ]
         runs = live + runs
     if args.json:
         print_json(runs)
