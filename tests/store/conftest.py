@@ -16,5 +16,5 @@ def sandbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def box(sandbox_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    """A private copy of the sandbox template, as the working directory."""
+    """A private copy of the sandbox template with its own origin and isolated HOME."""
     return make_sandbox(sandbox_template, tmp_path, monkeypatch)
