@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.context import current_step_context
+from engine.artifacts import ArtifactVersionView, store_value
+from engine.runtime import current_step_context
 from store.errors import MlxError, ValidationError
 from store.paths import valid_name
 
@@ -35,8 +36,6 @@ def save_artifact(data: Any, name: str, *, materializer: type | None = None,
         if metadata:
             ctx.output_metadata.setdefault(name, {}).update(metadata)
         return None
-    from engine.client import ArtifactVersionView
-    from engine.executor import store_value
     from store.project import Project
     from store.recorder import commit_run
     from store.records import RunRecord

@@ -1,62 +1,23 @@
 """``Client``: read runs and artifact versions from Python, ZenML style.
 
 Views returned here are frozen wrappers over stored records. An :class:`ArtifactVersionView`
-is a *lazy reference*: passing it into a step inside another pipeline wires that step to the
-stored version (nothing is copied); ``.load()`` reads the value outside a pipeline.
+(defined with the value loading it wraps, in :mod:`engine.artifacts`) is a *lazy reference*:
+passing it into a step inside another pipeline wires that step to the stored version (nothing
+is copied); ``.load()`` reads the value outside a pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from engine.compiler import ArtifactInput
+from engine.artifacts import ArtifactVersionView
 from store.errors import NotFoundError, ValidationError
 from store.project import Project
-from store.records import ArtifactVersionRecord, RunRecord, StepRecord
+from store.records import RunRecord, StepRecord
 
 __all__ = ["ArtifactVersionView", "Client", "PipelineRunView", "StepRunView"]
-
-
-class ArtifactVersionView:
-    """One stored artifact version (lazy: the value is loaded on ``.load()``)."""
-
-    def __init__(self, project: Project, record: Mapping[str, Any]) -> None:
-        self._project = project
-        self._raw = dict(record)
-
-    @cached_property
-    def record(self) -> ArtifactVersionRecord:
-        return ArtifactVersionRecord.model_validate(self._raw)
-
-    id = property(lambda self: self._raw["id"])
-    name = property(lambda self: self._raw["name"])
-    version = property(lambda self: self._raw.get("version"))
-    metadata = property(lambda self: dict(self._raw.get("metadata", {})))
-    run_metadata = metadata
-    type = property(lambda self: self._raw["type"])
-    materializer = property(lambda self: self._raw["materializer"])
-    producer_run_id = property(lambda self: self._raw.get("run_id"))
-    producer_step = property(lambda self: self._raw.get("step"))
-    is_model_artifact = property(lambda self: bool(self._raw.get("is_model_artifact")))
-
-    def load(self) -> Any:
-        """Read the value from the DVC cache (fetching from the remote when missing)."""
-        from engine.executor import load_artifact_value
-
-        return load_artifact_value(self._project, self._raw)
-
-    def read(self) -> Any:
-        return self.load()
-
-    def __mlx_artifact_input__(self) -> ArtifactInput:
-        if self._raw.get("version") is None:
-            raise ValidationError(f"artifact {self.name} has no version yet")
-        return ArtifactInput(self.id, self.name, int(self.version))
-
-    def __repr__(self) -> str:
-        return f"<artifact {self.name}:{self.version}>"
 
 
 class StepRunView:

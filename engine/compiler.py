@@ -9,23 +9,25 @@ anything runs. ``graphlib`` orders the result and gives topological generations.
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterator, Mapping
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from engine.artifacts import ArtifactInput
+from engine.caching import CachePolicy
 from store.errors import ValidationError
-
-if TYPE_CHECKING:
-    from engine.step import Step
 
 __all__ = [
     "ArtifactInput",
     "ExternalArtifact",
     "OutputHandle",
+    "OutputSpec",
     "PipelineSpec",
+    "StepDefinition",
     "StepInvocation",
     "active_compiler",
     "validate_value",
@@ -63,12 +65,50 @@ class ExternalArtifact:
 
 
 @dataclass(frozen=True)
-class ArtifactInput:
-    """An input wired to an existing artifact version (referenced, never copied)."""
+class OutputSpec:
+    """One declared output of a step."""
 
-    id: str
     name: str
-    version: int
+    annotation: Any = Any
+    is_model_artifact: bool | None = None
+    explicit: bool = False  # named with Annotated: the artifact takes this name
+
+    def artifact_name(self, pipeline: str, step: str) -> str:
+        """Artifact name of this output: its own name, or ``<pipeline>.<step>.<output>``."""
+        return self.name if self.explicit else f"{pipeline}.{step}.{self.name}"
+
+
+class StepDefinition(Protocol):
+    """What compiling, planning and executing need of a step.
+
+    :class:`engine.step.Step` provides it; the run machinery names this protocol instead, so it
+    never imports the user API above it.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def entrypoint(self) -> Callable[..., Any]: ...
+    @property
+    def signature(self) -> inspect.Signature: ...
+    @property
+    def param_types(self) -> Mapping[str, Any]: ...
+    @property
+    def parameters(self) -> Mapping[str, Any]: ...
+    @property
+    def outputs(self) -> Sequence[OutputSpec]: ...
+    @property
+    def output_materializers(self) -> Mapping[str, type]: ...
+    @property
+    def settings(self) -> Mapping[str, Any]: ...
+    @property
+    def enable_cache(self) -> bool | None: ...
+    @property
+    def cache_policy(self) -> CachePolicy | None: ...
+    @property
+    def on_success(self) -> Callable[..., Any] | None: ...
+    @property
+    def on_failure(self) -> Callable[..., Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +116,7 @@ class StepInvocation:
     """One call of a step in a pipeline body."""
 
     name: str
-    step: Step[Any, Any]
+    step: StepDefinition
     parameters: Mapping[str, Any]
     inputs: Mapping[str, OutputHandle | ArtifactInput | ExternalArtifact]
     after: frozenset[str] = frozenset()
@@ -125,7 +165,7 @@ class Compiler:
         self.pipeline = pipeline
         self.invocations: dict[str, StepInvocation] = {}
 
-    def add_step(self, step: Step[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def add_step(self, step: StepDefinition, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         after = kwargs.pop("after", None) if "after" not in step.param_types else None
         kwargs.pop("id", None) if "id" not in step.param_types else None
         try:

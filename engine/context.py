@@ -1,127 +1,34 @@
 """``get_step_context()`` and ``get_pipeline_context()``: what user code can ask at run time.
 
 The step context exists while a step function runs (in whichever process runs it); the
-pipeline context while a pipeline body is being compiled. Both are set through context
-variables so nested or parallel use cannot leak between steps.
+pipeline context while a pipeline body is being compiled. The state itself lives in
+:mod:`engine.runtime`, set by the executor and by :meth:`Pipeline.compile`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
+from engine.runtime import (
+    PipelineContext,
+    StepContext,
+    current_pipeline_context,
+    current_step_context,
+)
 from store.errors import MlxError
-
-if TYPE_CHECKING:
-    from engine.client import ArtifactVersionView
-    from engine.pipeline import Pipeline
 
 __all__ = ["PipelineContext", "StepContext", "get_pipeline_context", "get_step_context"]
 
 
-@dataclass
-class StepContext:
-    """Facts about the running step, and places to attach metadata."""
-
-    step_name: str
-    run_id: str
-    pipeline_name: str
-    inputs: dict[str, ArtifactVersionView] = field(default_factory=dict)
-    parameters: dict[str, Any] = field(default_factory=dict)
-    model: Any = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    output_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
-    model_metadata: dict[str, Any] = field(default_factory=dict)
-    extra_outputs: dict[str, Any] = field(default_factory=dict)
-    output_names: list[str] = field(default_factory=list)
-    stage_requests: list[tuple[str, bool]] = field(default_factory=list)
-
-    @property
-    def model_version(self) -> Any:
-        """ZenML's older name for :attr:`model`."""
-        return self.model
-
-    @property
-    def pipeline_run(self) -> _Named:
-        return _Named(self.run_id, self.pipeline_name)
-
-    @property
-    def step_run(self) -> _Named:
-        return _Named(self.run_id, self.step_name)
-
-    def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:
-        """Attach metadata to one output artifact (the only one when not named)."""
-        if output_name is None:
-            if len(self.output_names) != 1:
-                raise MlxError(
-                    f"step {self.step_name!r} has {len(self.output_names)} outputs; "
-                    "name the one to attach metadata to"
-                )
-            output_name = self.output_names[0]
-        self.output_metadata.setdefault(output_name, {}).update(metadata)
-
-
-@dataclass(frozen=True)
-class _Named:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class PipelineContext:
-    """Facts about the pipeline whose body is being compiled."""
-
-    name: str
-    model: Any
-    extra: dict[str, Any]
-    enable_cache: bool | None
-
-
-_STEP: ContextVar[StepContext | None] = ContextVar("mlx_step_context", default=None)
-_PIPELINE: ContextVar[PipelineContext | None] = ContextVar("mlx_pipeline_context", default=None)
-
-
 def get_step_context() -> StepContext:
     """The context of the step running now; raises outside a step."""
-    ctx = _STEP.get()
+    ctx = current_step_context()
     if ctx is None:
         raise MlxError("get_step_context() works only inside a step while a pipeline runs")
     return ctx
 
 
-def current_step_context() -> StepContext | None:
-    return _STEP.get()
-
-
 def get_pipeline_context() -> PipelineContext:
     """The context of the pipeline being compiled; raises outside a pipeline body."""
-    ctx = _PIPELINE.get()
+    ctx = current_pipeline_context()
     if ctx is None:
         raise MlxError("get_pipeline_context() works only inside a @pipeline function body")
     return ctx
-
-
-@contextmanager
-def step_context(ctx: StepContext) -> Iterator[StepContext]:
-    token = _STEP.set(ctx)
-    try:
-        yield ctx
-    finally:
-        _STEP.reset(token)
-
-
-@contextmanager
-def pipeline_context(pipeline: Pipeline) -> Iterator[PipelineContext]:
-    model = pipeline.model
-    bind = getattr(model, "_bind_for_compile", None)
-    if callable(bind):
-        model = bind()
-    ctx = PipelineContext(pipeline.name, model, dict(pipeline.extra), pipeline.enable_cache)
-    token = _PIPELINE.set(ctx)
-    try:
-        yield ctx
-    finally:
-        _PIPELINE.reset(token)

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import sys
-import tempfile
 import traceback
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from engine.context import StepContext, step_context
-from engine.step import Step
-from store.errors import MaterializerError, MlxError
-from store.records import DvcPointer, ErrorInfo
+from engine.artifacts import ArtifactVersionView, load_artifact_value, store_value
+from engine.compiler import StepDefinition
+from engine.runtime import StepContext, step_context
+from store.errors import MlxError
+from store.records import ErrorInfo
 
-__all__ = ["StepResult", "StepTask", "execute_step", "load_artifact_value"]
+__all__ = ["StepResult", "StepTask", "execute_step"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,7 @@ class StepTask:
     run_id: str
     pipeline: str
     name: str
-    step: Step[Any, Any]
+    step: StepDefinition
     parameters: dict[str, Any]
     inputs: dict[str, dict[str, Any]]  # input name -> artifact version record (JSON form)
     log_path: str
@@ -72,26 +70,8 @@ def _project(root: str) -> Any:
     return _PROJECTS[root]
 
 
-def load_artifact_value(project: Any, record: dict[str, Any], remote: str | None = None) -> Any:
-    """Load an artifact version's value from the DVC cache (fetching it when missing)."""
-    from engine.materializers import load_value
-
-    pointer = DvcPointer.model_validate(record["pointer"])
-    if not pointer.is_dir:
-        path = project.artifacts.cache_file(pointer, remote=remote)
-        return load_value(path, record["materializer"], record["type"])
-    tmp = Path(tempfile.mkdtemp(prefix="mlx-load-"))
-    try:
-        path = project.artifacts.checkout(pointer, tmp / "data", remote=remote)
-        return load_value(path, record["materializer"], record["type"])
-    finally:  # a Path value is loaded as its own copy elsewhere
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def execute_step(task: StepTask) -> StepResult:
     """Run ``task`` and return its result; never raises for a failure of user code."""
-    from engine.client import ArtifactVersionView
-
     project = _project(task.root)
     started = datetime.now(UTC)
     ctx = StepContext(
@@ -157,50 +137,9 @@ def _store_outputs(
     return drafts
 
 
-def _is_model_output(step: Step[Any, Any], name: str) -> bool | None:
+def _is_model_output(step: StepDefinition, name: str) -> bool | None:
     spec = next((o for o in step.outputs if o.name == name), None)
     return getattr(spec, "is_model_artifact", None)
-
-
-def store_value(
-    project: Any,
-    data: Any,
-    name: str,
-    *,
-    materializer: type | None = None,
-    run_id: str | None = None,
-    step: str | None = None,
-    output: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    is_model: bool | None = None,
-) -> dict[str, Any]:
-    """Materialize ``data`` into the DVC cache and return an artifact-version draft."""
-    from engine.materializers import materializer_name, save_value, type_name
-
-    tmp = Path(tempfile.mkdtemp(prefix="mlx-save-"))
-    try:
-        try:
-            cls, meta = save_value(data, tmp / "data", materializer)
-        except MaterializerError as exc:
-            where = f"step {step!r} output {output!r}" if step else f"artifact {name!r}"
-            raise MaterializerError(f"{where}: {exc}") from exc
-        pointer = project.artifacts.save(tmp / "data")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    model_type = getattr(cls, "ARTIFACT_TYPE", "data") == "model"
-    return {
-        "id": uuid.uuid4().hex,
-        "name": name,
-        "type": type_name(type(data)),
-        "materializer": materializer_name(cls),
-        "pointer": pointer.model_dump(),
-        "run_id": run_id,
-        "step": step,
-        "output": output,
-        "created_at": datetime.now(UTC).isoformat(),
-        "metadata": {**meta, **(metadata or {})},
-        "is_model_artifact": model_type if is_model is None else is_model,
-    }
 
 
 def _picklable(exc: BaseException) -> BaseException | None:

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from engine.artifacts import ArtifactVersionView
+from engine.runtime import current_step_context
 from store.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from engine.client import ArtifactVersionView
     from store.project import Project
 
 __all__ = ["Model", "ModelStages", "ModelVersionView"]
@@ -136,8 +137,6 @@ class Model:
         The promotion lands as ``mlx model promote`` would: a pull-request branch, or a direct
         commit when ``mlx.toml`` says ``promotion = "direct"``.
         """
-        from engine.context import current_step_context
-
         ctx = current_step_context()
         if ctx is None:
             raise ValidationError("Model.set_stage() of a new version works inside a step; "
@@ -196,8 +195,6 @@ class ModelVersionView:
                        str(getattr(stage, "value", stage)), force=force)  # fmt: skip
 
     def _view(self, name: str, refs: dict[str, Any]) -> ArtifactVersionView:
-        from engine.client import ArtifactVersionView
-
         if name not in refs:
             raise NotFoundError(f"artifact of model {self.name}:{self.number}", name, list(refs))
         record = self._project.index.artifact_by_id(refs[name]["id"])

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from engine.caching import CachePolicy
 from engine.compiler import PipelineSpec, compiling, validate_value
+from engine.runtime import PipelineContext, pipeline_context
 from store.errors import ValidationError, did_you_mean
 
 if TYPE_CHECKING:
@@ -119,9 +120,12 @@ class Pipeline:
 
     # -- compile and run -------------------------------------------------------------------
     def compile(self, parameters: Mapping[str, Any]) -> PipelineSpec:
-        from engine.context import pipeline_context
-
-        with compiling(self.name) as compiler, pipeline_context(self):
+        model = self.model
+        bind = getattr(model, "_bind_for_compile", None)
+        if callable(bind):
+            model = bind()
+        context = PipelineContext(self.name, model, dict(self.extra), self.enable_cache)
+        with compiling(self.name) as compiler, pipeline_context(context):
             self.entrypoint(**parameters)
         return compiler.spec()
 

@@ -13,16 +13,16 @@ import os
 import socket
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from engine import events as ev
+from engine.artifacts import ArtifactInput, store_value
 from engine.caching import CachePolicy, KeyInputs, cache_key, compute_components, explain_miss
-from engine.compiler import ArtifactInput, ExternalArtifact, OutputHandle, PipelineSpec
-from engine.executor import StepResult, StepTask, store_value
+from engine.compiler import ExternalArtifact, OutputHandle, PipelineSpec
+from engine.executor import StepResult, StepTask
 from engine.orchestrators import orchestrator_for
-from engine.pipeline import Pipeline
 from store.errors import MlxError
 from store.journal import Journal
 from store.paths import journal_dir, live_log_dir
@@ -30,14 +30,39 @@ from store.project import Project
 from store.recorder import commit_run, fold_crashed_runs
 from store.records import ArtifactRef, CodeRef, ErrorInfo, ModelRef, RunRecord, StepRecord
 
-__all__ = ["RunDriver", "run_pipeline"]
+__all__ = ["PipelineDefinition", "RunDriver", "run_pipeline"]
 
 EventSink = Callable[[ev.Event], None]
 
 
+class PipelineDefinition(Protocol):
+    """What a run needs of a pipeline (:class:`engine.pipeline.Pipeline` provides it).
+
+    Named here so the run machinery never imports the user API above it.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def enable_cache(self) -> bool | None: ...
+    @property
+    def cache_policy(self) -> CachePolicy | None: ...
+    @property
+    def model(self) -> Any: ...
+    @property
+    def on_failure(self) -> Callable[..., Any] | None: ...
+    @property
+    def on_success(self) -> Callable[..., Any] | None: ...
+    @property
+    def on_cleanup(self) -> Callable[..., Any] | None: ...
+    def compile(self, parameters: Mapping[str, Any]) -> PipelineSpec: ...
+
+
 def run_pipeline(
     project: Project,
-    pipeline: Pipeline,
+    pipeline: PipelineDefinition,
     parameters: Mapping[str, Any],
     *,
     stack: str | None = None,
@@ -75,7 +100,7 @@ class RunDriver:
     def __init__(
         self,
         project: Project,
-        pipeline: Pipeline,
+        pipeline: PipelineDefinition,
         spec: PipelineSpec,
         parameters: dict[str, Any],
         stack: str,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, ParamSpec, TypeVar, get_args, get_origin, overload
 
 from engine.caching import CachePolicy
+from engine.compiler import OutputSpec, active_compiler
 from store.errors import ValidationError
 
 __all__ = ["ArtifactConfig", "BaseStep", "OutputSpec", "Step", "step"]
@@ -32,20 +33,6 @@ class ArtifactConfig:
 
     name: str | None = None
     is_model_artifact: bool | None = None
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    """One declared output of a step."""
-
-    name: str
-    annotation: Any = Any
-    is_model_artifact: bool | None = None
-    explicit: bool = False  # named with Annotated: the artifact takes this name
-
-    def artifact_name(self, pipeline: str, step: str) -> str:
-        """Artifact name of this output: its own name, or ``<pipeline>.<step>.<output>``."""
-        return self.name if self.explicit else f"{pipeline}.{step}.{self.name}"
 
 
 class Step(Generic[P, R]):
@@ -89,8 +76,6 @@ class Step(Generic[P, R]):
         functools.update_wrapper(self, func)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        from engine.compiler import active_compiler
-
         compiler = active_compiler()
         if compiler is None:
             return self.entrypoint(*args, **kwargs)

@@ -14,6 +14,7 @@ from engine.materializers.base import (
     materializer_for,
     materializer_name,
     register,
+    register_fallback,
     register_predicate,
     resolve_materializer,
     resolve_type,
@@ -37,6 +38,7 @@ from engine.materializers.pickle import (
     ModelPickleMaterializer,
     PickleFallbackWarning,
     PickleMaterializer,
+    fallback_for,
 )
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "materializer_for",
     "materializer_name",
     "register",
+    "register_fallback",
     "register_predicate",
     "resolve_materializer",
     "resolve_type",
@@ -76,6 +79,7 @@ def _register_builtins() -> None:
     ):
         register(materializer)
     register_predicate(is_dataclass_type, DataclassMaterializer)
+    register_fallback(fallback_for)
 
 
 _register_builtins()

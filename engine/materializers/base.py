@@ -36,6 +36,7 @@ __all__ = [
     "materializer_for",
     "materializer_name",
     "register",
+    "register_fallback",
     "register_predicate",
     "resolve_materializer",
     "resolve_type",
@@ -80,6 +81,7 @@ class BaseMaterializer(ABC):
 _by_type: dict[type, type[BaseMaterializer]] = {}
 _by_name: dict[str, type[BaseMaterializer]] = {}
 _predicates: list[tuple[Callable[[type], bool], type[BaseMaterializer]]] = []
+_fallback: list[Callable[[type], type[BaseMaterializer]]] = []
 
 
 def type_name(tp: type) -> str:
@@ -140,11 +142,23 @@ def register_predicate(
     _predicates.append((predicate, materializer))
 
 
+def register_fallback(choose: Callable[[type], type[BaseMaterializer]]) -> None:
+    """Use ``choose(data_type)`` for types that nothing else claims (the last one wins).
+
+    The package registers the pickle fallback this way, so this module, which the pickle
+    materializer builds on, never imports it.
+    """
+    _fallback.append(choose)
+
+
 def materializer_for(data_type: type) -> type[BaseMaterializer]:
     """Return the materializer for ``data_type``.
 
-    Walks the MRO, matching registered types and dotted names; then the predicates; then falls
-    back to pickle and warns once per type.
+    Walks the MRO, matching registered types and dotted names; then the predicates; then the
+    registered fallback (pickle, which warns once per type).
+
+    Raises:
+        MaterializerError: nothing matches and no fallback is registered.
     """
     for cls in inspect.getmro(data_type):
         found = _by_type.get(cls) or _by_name.get(type_name(cls))
@@ -153,10 +167,12 @@ def materializer_for(data_type: type) -> type[BaseMaterializer]:
     for predicate, materializer in reversed(_predicates):
         if predicate(data_type):
             return materializer
-    # Imported here because the pickle module subclasses BaseMaterializer from this one.
-    from engine.materializers.pickle import fallback_for
-
-    return fallback_for(data_type)
+    if not _fallback:
+        raise MaterializerError(
+            f"no materializer is registered for {type_name(data_type)}; "
+            "register one with engine.materializers.register()"
+        )
+    return _fallback[-1](data_type)
 
 
 def resolve_materializer(name: str) -> type[BaseMaterializer]:

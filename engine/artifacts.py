@@ -1,0 +1,132 @@
+"""Artifact versions as values: store a value as a new version, load a version's value.
+
+The floor under the run machinery and the user API: the executor stores step outputs and loads
+step inputs here, ``save_artifact``/``load_artifact`` and the :class:`~engine.client.Client` do
+the same outside a run. :class:`ArtifactVersionView` is a *lazy reference*: passing it into a
+step inside another pipeline wires that step to the stored version (nothing is copied);
+``.load()`` reads the value.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from store.errors import MaterializerError, ValidationError
+from store.records import ArtifactVersionRecord, DvcPointer
+
+if TYPE_CHECKING:
+    from store.project import Project
+
+__all__ = ["ArtifactInput", "ArtifactVersionView", "load_artifact_value", "store_value"]
+
+
+@dataclass(frozen=True)
+class ArtifactInput:
+    """An input wired to an existing artifact version (referenced, never copied)."""
+
+    id: str
+    name: str
+    version: int
+
+
+class ArtifactVersionView:
+    """One stored artifact version (lazy: the value is loaded on ``.load()``)."""
+
+    def __init__(self, project: Project, record: Mapping[str, Any]) -> None:
+        self._project = project
+        self._raw = dict(record)
+
+    @cached_property
+    def record(self) -> ArtifactVersionRecord:
+        return ArtifactVersionRecord.model_validate(self._raw)
+
+    id = property(lambda self: self._raw["id"])
+    name = property(lambda self: self._raw["name"])
+    version = property(lambda self: self._raw.get("version"))
+    metadata = property(lambda self: dict(self._raw.get("metadata", {})))
+    run_metadata = metadata
+    type = property(lambda self: self._raw["type"])
+    materializer = property(lambda self: self._raw["materializer"])
+    producer_run_id = property(lambda self: self._raw.get("run_id"))
+    producer_step = property(lambda self: self._raw.get("step"))
+    is_model_artifact = property(lambda self: bool(self._raw.get("is_model_artifact")))
+
+    def load(self) -> Any:
+        """Read the value from the DVC cache (fetching from the remote when missing)."""
+        return load_artifact_value(self._project, self._raw)
+
+    def read(self) -> Any:
+        return self.load()
+
+    def __mlx_artifact_input__(self) -> ArtifactInput:
+        if self._raw.get("version") is None:
+            raise ValidationError(f"artifact {self.name} has no version yet")
+        return ArtifactInput(self.id, self.name, int(self.version))
+
+    def __repr__(self) -> str:
+        return f"<artifact {self.name}:{self.version}>"
+
+
+def load_artifact_value(project: Any, record: dict[str, Any], remote: str | None = None) -> Any:
+    """Load an artifact version's value from the DVC cache (fetching it when missing)."""
+    from engine.materializers import load_value
+
+    pointer = DvcPointer.model_validate(record["pointer"])
+    if not pointer.is_dir:
+        path = project.artifacts.cache_file(pointer, remote=remote)
+        return load_value(path, record["materializer"], record["type"])
+    tmp = Path(tempfile.mkdtemp(prefix="mlx-load-"))
+    try:
+        path = project.artifacts.checkout(pointer, tmp / "data", remote=remote)
+        return load_value(path, record["materializer"], record["type"])
+    finally:  # a Path value is loaded as its own copy elsewhere
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def store_value(
+    project: Any,
+    data: Any,
+    name: str,
+    *,
+    materializer: type | None = None,
+    run_id: str | None = None,
+    step: str | None = None,
+    output: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    is_model: bool | None = None,
+) -> dict[str, Any]:
+    """Materialize ``data`` into the DVC cache and return an artifact-version draft."""
+    from engine.materializers import materializer_name, save_value, type_name
+
+    tmp = Path(tempfile.mkdtemp(prefix="mlx-save-"))
+    try:
+        try:
+            cls, meta = save_value(data, tmp / "data", materializer)
+        except MaterializerError as exc:
+            where = f"step {step!r} output {output!r}" if step else f"artifact {name!r}"
+            raise MaterializerError(f"{where}: {exc}") from exc
+        pointer = project.artifacts.save(tmp / "data")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    model_type = getattr(cls, "ARTIFACT_TYPE", "data") == "model"
+    return {
+        "id": uuid.uuid4().hex,
+        "name": name,
+        "type": type_name(type(data)),
+        "materializer": materializer_name(cls),
+        "pointer": pointer.model_dump(),
+        "run_id": run_id,
+        "step": step,
+        "output": output,
+        "created_at": datetime.now(UTC).isoformat(),
+        "metadata": {**meta, **(metadata or {})},
+        "is_model_artifact": model_type if is_model is None else is_model,
+    }
