@@ -135,13 +135,25 @@ class Model:
         """Propose this run's new version for ``stage`` (done when the run is committed).
 
         The promotion lands as ``mlx model promote`` would: a pull-request branch, or a direct
-        commit when ``mlx.toml`` says ``promotion = "direct"``.
+        commit when ``mlx.toml`` says ``promotion = "direct"``; it is refused (and reported)
+        when the version fails its gates, unless ``force``.
+
+        Raises:
+            ValidationError: outside a step, or ``stage`` is not an allowed stage.
+            NotFoundError: there is no ``models/<name>.toml`` (``mlx model register`` makes it).
         """
+        from store.models import check_stage, load_model_config
+        from store.project import Project
+
         ctx = current_step_context()
         if ctx is None:
             raise ValidationError("Model.set_stage() of a new version works inside a step; "
                                   "use `mlx model promote` for existing versions")  # fmt: skip
-        ctx.stage_requests.append((str(getattr(stage, "value", stage)), force))
+        name = str(getattr(stage, "value", stage))
+        project = Project.find()
+        check_stage(project, name)
+        load_model_config(project, self.name)  # no models/<name>.toml: say how to make it
+        ctx.stage_requests.append((name, force))
 
     # ZenML calls these on the step-context model of a producing run
     def get_model_artifact(self, name: str) -> Any:

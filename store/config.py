@@ -16,10 +16,11 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from store.errors import ConfigError
-from store.paths import DEFAULT_RUNS_REF
+from store.paths import DEFAULT_RUNS_REF, valid_name
 
 __all__ = [
     "ArtifactStoreConfig",
+    "ModelsSection",
     "OrchestratorConfig",
     "ProjectConfig",
     "StackConfig",
@@ -48,10 +49,35 @@ class ProjectSection(_Config):
     )
 
 
+class ModelsSection(_Config):
+    """The ``[models]`` table of ``mlx.toml``."""
+
+    stages: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Stage names allowed besides production, staging and archived, e.g. "
+            '["canary", "shadow"]. Promotions to any other name are refused.'
+        ),
+    )
+
+    @pydantic.field_validator("stages")
+    @classmethod
+    def _valid_stage_names(cls, stages: list[str]) -> list[str]:
+        for name in stages:
+            if name == "latest":
+                raise ValueError("'latest' is the newest version implicitly; it cannot be a stage")
+            if not valid_name(name):
+                raise ValueError(f"stage name {name!r} may only use letters, digits, '_', '.', '-'")
+        return stages
+
+
 class ProjectConfig(_Config):
     """``mlx.toml``: marks the project root."""
 
     project: ProjectSection
+    models: ModelsSection = Field(
+        default_factory=ModelsSection, description="Settings of models/*.toml and promotion."
+    )
 
 
 class OrchestratorConfig(_Config):

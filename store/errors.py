@@ -15,6 +15,7 @@ inherit a builtin where the meaning matches so callers can catch them naturally:
     │   └── ArtifactMissingError    bytes not in the cache nor the remote
     ├── MaterializerError           a materializer failed to save or load a value
     ├── PromotionError              a model promotion was refused
+    │   └── GateError               ... because the version fails its gates (exit 1)
     └── RunFailedError              a pipeline run failed (carries the run id)
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "ArtifactError",
     "ArtifactMissingError",
     "ConfigError",
+    "GateError",
     "GitError",
     "MaterializerError",
     "MlxError",
@@ -115,6 +117,12 @@ class MaterializerError(MlxError):
 
 class PromotionError(MlxError):
     """A model promotion was refused."""
+
+
+class GateError(PromotionError):
+    """A promotion was refused because the version fails (or lacks metrics for) its gates."""
+
+    exit_code = 1
 
 
 class RunFailedError(MlxError):

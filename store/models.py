@@ -5,7 +5,9 @@ reviewed like code; a promotion is a one-line change of its ``[stages]`` table (
 :mod:`store.promotion`). Gates are condition strings (``">= 0.9"``) parsed when the file is
 loaded, so a typo fails at load time with ``file:line`` and not in the middle of a CI check.
 ``latest`` is not a stage in the file: it is the newest version on the runs ref and callers
-resolve it with ``Index.model_versions``.
+resolve it with ``Index.model_versions``. Stage names are ``production``, ``staging``,
+``archived`` and those declared in ``mlx.toml`` (``[models] stages``); anything else is refused
+with a "did you mean". ``mlx model register`` creates the file (:func:`register_model`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from store.config import load_toml_model, validate_toml_data
-from store.errors import ConfigError, NotFoundError
+from store.errors import ConfigError, MlxError, NotFoundError, ValidationError, did_you_mean
 from store.paths import valid_name
 
 if TYPE_CHECKING:
     from store.project import Project
 
 __all__ = [
+    "BUILTIN_STAGES",
     "VIRTUAL_STAGES",
     "GateResult",
     "ModelConfig",
@@ -39,11 +42,18 @@ __all__ = [
     "model_config_names",
     "model_config_names_at",
     "model_config_repo_path",
+    "allowed_stages",
+    "check_stage",
+    "failing_gates",
     "parse_condition",
+    "parse_gate",
+    "register_hint",
+    "register_model",
     "resolve_stage",
 ]
 
 VIRTUAL_STAGES = frozenset({"latest"})
+BUILTIN_STAGES = ("production", "staging", "archived")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -150,11 +160,16 @@ def load_model_config(project: Project, name: str) -> ModelConfig:
     """
     path = model_config_path(project, name)
     if not valid_name(name) or not path.is_file():
-        raise NotFoundError(
-            "model", name, model_config_names(project),
-            hint=f"(model configs live in {project.models_dir}/NAME.toml)",
-        )  # fmt: skip
+        raise NotFoundError("model", name, model_config_names(project), hint=register_hint(name))
     return load_toml_model(path, ModelConfig)
+
+
+def register_hint(name: str) -> str:
+    """What to do when ``models/<name>.toml`` is missing (every such message names it)."""
+    return (
+        f"(no models/{name}.toml; create it with `mlx model register {name}` "
+        '[--gate "accuracy >= 0.9"], then commit it)'
+    )
 
 
 def model_config_repo_path(project: Project, name: str) -> str:
@@ -249,3 +264,90 @@ def resolve_stage(config: ModelConfig, stage: str) -> int | None:
     ``latest`` is virtual and never resolved here; callers use ``Index.model_versions``.
     """
     return config.stages.get(stage)
+
+
+def failing_gates(results: list[GateResult] | tuple[GateResult, ...]) -> list[GateResult]:
+    """The gates of ``results`` that did not pass (missing metrics included)."""
+    return [g for g in results if not g.passed]
+
+
+def allowed_stages(project: Project) -> list[str]:
+    """``production``, ``staging``, ``archived`` and the ``[models] stages`` of mlx.toml."""
+    extra = getattr(project.config, "model_stages", ())
+    return list(dict.fromkeys([*BUILTIN_STAGES, *extra]))
+
+
+def check_stage(project: Project, stage: str) -> None:
+    """Refuse a stage name that is neither built in nor declared in ``mlx.toml``.
+
+    Raises:
+        ValidationError: ``latest``, or an undeclared name (with "did you mean").
+    """
+    if stage in VIRTUAL_STAGES:
+        raise ValidationError(f"{stage!r} is always the newest version; promote to another stage")
+    allowed = allowed_stages(project)
+    if stage not in allowed:
+        raise ValidationError(
+            f"unknown stage {stage!r}{did_you_mean(stage, allowed)}; stages are "
+            f"{', '.join(allowed)}; declare more in {project.config_path.name} "
+            '([models] stages = ["canary"])'
+        )
+
+
+def parse_gate(text: str) -> tuple[str, str]:
+    """``"accuracy >= 0.9"`` -> ``("accuracy", ">= 0.9")``.
+
+    Raises:
+        ValidationError: not ``METRIC OP NUMBER``.
+    """
+    match = re.match(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(.+)$", text)
+    if match is None:
+        raise ValidationError(
+            f"invalid gate {text!r}; write METRIC OP NUMBER, e.g. 'accuracy >= 0.9'"
+        )
+    try:
+        return match.group(1), _check_condition(match.group(2))
+    except ValueError as exc:
+        raise ValidationError(f"invalid gate {text!r}: {exc}") from exc
+
+
+def register_model(
+    project: Project,
+    name: str,
+    *,
+    gates: Mapping[str, str] | None = None,
+    description: str = "",
+    tags: list[str] | None = None,
+) -> Path:
+    """Create ``models/<name>.toml`` (description, tags, gates, an empty ``[stages]``).
+
+    The file is new, so mlx owns its layout (tomli-w); later promotions edit it with tomlkit.
+
+    Raises:
+        ValidationError: invalid name or gate condition.
+        MlxError: the file exists already.
+    """
+    import tomli_w
+
+    if not valid_name(name):
+        raise ValidationError(f"model name {name!r} must use letters, digits, '_', '.', '-'")
+    path = model_config_path(project, name)
+    if path.exists():
+        raise MlxError(f"{path} exists already; edit it by hand (gates live in [gates])")
+    config = ModelConfig(
+        description=description, tags=list(tags or []), gates=dict(gates or {})
+    )  # validates the conditions
+    data: dict[str, Any] = {"description": config.description}
+    if config.tags:
+        data["tags"] = config.tags
+    data["gates"] = dict(config.gates)
+    data["stages"] = {}
+    header = (
+        f"# Model {name}: promotion gates and stages. Promotions change [stages]:\n"
+        f"#   mlx model promote {name} N --to production\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.mlx-tmp")
+    tmp.write_text(header + tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -53,12 +53,15 @@ class Project:
         cached = _read_json(cache) if cache else {}
         if cached.get("digest") == digest:
             try:
-                return ProjectFile(ProjectSettings(**cached["project"]))
+                return ProjectFile(
+                    ProjectSettings(**cached["project"]), tuple(cached["model_stages"])
+                )
             except (TypeError, KeyError):
                 pass  # a cache from another version of mlx: validate again
         from store.config import ProjectConfig, load_toml_model
 
-        section = load_toml_model(self.config_path, ProjectConfig).project
+        config = load_toml_model(self.config_path, ProjectConfig)
+        section = config.project
         settings = ProjectSettings(
             name=section.name, default_stack=section.default_stack,
             pipelines=tuple(section.pipelines), runs_ref=section.runs_ref,
@@ -66,9 +69,11 @@ class Project:
         )  # fmt: skip
         if cache is not None:
             tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"digest": digest, "project": asdict(settings)}))
+            stages = list(config.models.stages)
+            tmp.write_text(json.dumps({"digest": digest, "project": asdict(settings),
+                                       "model_stages": stages}))  # fmt: skip
             os.replace(tmp, cache)
-        return ProjectFile(settings)
+        return ProjectFile(settings, tuple(config.models.stages))
 
     @classmethod
     def find(cls, start: Path | str | None = None) -> Project:
@@ -180,6 +185,7 @@ class ProjectFile:
     """The validated ``mlx.toml``."""
 
     project: ProjectSettings
+    model_stages: tuple[str, ...] = ()  # [models] stages: names allowed besides the built-in ones
 
 
 def _read_json(path: Path) -> dict[str, Any]:

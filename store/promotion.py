@@ -25,18 +25,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import tomlkit
 
-from store.errors import GitError, NotFoundError, PromotionError
+from store.errors import GateError, GitError, NotFoundError, PromotionError
 from store.models import (
-    VIRTUAL_STAGES,
     GateResult,
     ModelConfig,
+    check_stage,
     evaluate_gates,
+    failing_gates,
     load_model_config,
     lookup_metric,
     model_config_repo_path,
     read_at,
 )
-from store.paths import valid_name
 from store.records import ModelVersionRecord
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class PromotionResult:
     diff: str
     body: str
     archived_version: int | None  # the previous holder, moved to ``archived`` by --force
+    forced_gates: tuple[GateResult, ...] = ()  # failing gates --force promoted past
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,9 @@ class PromotionPreview:
     body: str
     incumbent: int | None
     gate_results: tuple[GateResult, ...]
-    needs_force: bool  # another version holds the stage
+    needs_force: bool  # another version holds the stage, or a gate fails
     refusal: str | None  # why promote() would refuse with the given ``force``; None: it would not
+    forced_gates: tuple[GateResult, ...] = ()  # failing gates ``force`` promotes past
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ class _Plan:
     diff: str
     gate_results: tuple[GateResult, ...]
     refusal: str | None
+    gates_refused: bool  # the refusal is about failing gates (exit 1, not a usage error)
+    forced_gates: tuple[GateResult, ...]
 
 
 def branch_name(model: str, version: int, stage: str) -> str:
@@ -117,15 +121,17 @@ def preview(
 
     Raises:
         NotFoundError: unknown model config or model version.
-        PromotionError: ``stage`` is ``latest`` or not a valid name. Other refusals (dirty
-            file, occupied stage) are reported in ``refusal`` instead, for the dialog to show.
+        ValidationError: ``stage`` is ``latest`` or not an allowed stage. Other refusals (dirty
+            file, occupied stage, failing gates) are reported in ``refusal`` instead, for the
+            dialog to show.
     """
     plan = _plan(project, model, version, stage, force)
     mode = project.config.project.promotion
     body = _body(project, plan, mode, branch_name(model, version, stage))
     return PromotionPreview(
         model, version, stage, plan.diff, body, plan.incumbent, plan.gate_results,
-        plan.incumbent not in (None, version), plan.refusal,
+        plan.incumbent not in (None, version) or bool(failing_gates(plan.gate_results)),
+        plan.refusal, plan.forced_gates,
     )  # fmt: skip
 
 
@@ -144,17 +150,21 @@ def promote(
     Args:
         direct: commit on the current branch (True) or create a promotion branch (False);
             None follows ``[project] promotion`` in mlx.toml.
-        force: when another version holds the stage, move it to ``archived`` instead of refusing.
+        force: promote even when gates fail, and when another version holds the stage move it
+            to ``archived`` instead of refusing. What it overrode is written into the commit
+            message and the pull-request description.
         body_file: also write the pull-request description (markdown) there.
 
     Raises:
         NotFoundError: no ``models/<model>.toml``, or no such version on the runs ref.
+        ValidationError: ``stage`` is ``latest`` or not an allowed stage.
+        GateError: (without ``force``) a gate fails or its metric is missing.
         PromotionError: the TOML has uncommitted changes, the stage is held by another version
             (without ``force``) or already by this one, or the promotion branch exists.
     """
     plan = _plan(project, model, version, stage, force)
     if plan.refusal:
-        raise PromotionError(plan.refusal)
+        raise (GateError if plan.gates_refused else PromotionError)(plan.refusal)
     mode: Mode = "direct" if direct or (
         direct is None and project.config.project.promotion == "direct"
     ) else "pull-request"  # fmt: skip
@@ -169,8 +179,9 @@ def promote(
     if body_file is not None:
         Path(body_file).write_text(body, encoding="utf-8")
     return PromotionResult(
-        mode, model, version, stage, branch or None, commit, plan.diff, body, plan.archived
-    )
+        mode, model, version, stage, branch or None, commit, plan.diff, body, plan.archived,
+        plan.forced_gates,
+    )  # fmt: skip
 
 
 def push_branch(project: Project, branch: str, remote: str = "origin") -> SyncResult:
@@ -197,10 +208,7 @@ def push_branch(project: Project, branch: str, remote: str = "origin") -> SyncRe
 
 # -- planning --------------------------------------------------------------------------------
 def _plan(project: Project, model: str, version: int, stage: str, force: bool) -> _Plan:
-    if stage in VIRTUAL_STAGES:
-        raise PromotionError(f"{stage!r} is always the newest version; promote to another stage")
-    if not valid_name(stage):
-        raise PromotionError(f"invalid stage name {stage!r}: use letters, digits, '_', '.', '-'")
+    check_stage(project, stage)
     config = load_model_config(project, model)
     raw = project.index.model_version_json(model, version)
     if raw is None:
@@ -237,9 +245,17 @@ def _plan(project: Project, model: str, version: int, stage: str, force: bool) -
         )
     )  # fmt: skip
     gates = tuple(evaluate_gates(config.gates, record.metadata))
+    failing = tuple(failing_gates(gates))
+    gates_refused = bool(failing) and not force and refusal is None
+    if gates_refused:
+        refusal = (
+            f"version {version} of model {model!r} fails its gates: "
+            + "; ".join(g.describe() for g in failing)
+            + "; pass --force to promote it anyway (recorded in the commit and the PR text)"
+        )
     return _Plan(
         model, version, stage, record, config, incumbent, archived, repo_path, old_text,
-        new_text, diff, gates, refusal,
+        new_text, diff, gates, refusal, gates_refused, failing if force else (),
     )  # fmt: skip
 
 
@@ -286,9 +302,19 @@ def _edit_stages(text: str, updates: dict[str, int], label: str) -> str:
 
 def _commit_message(plan: _Plan) -> str:
     subject = f"mlx: promote {plan.model} v{plan.version} to {plan.stage}"
+    paragraphs = []
+    if plan.forced_gates:
+        subject += " (forced past failing gates)"
+        paragraphs.append(_forced_text(plan))
     if plan.archived is not None:
-        return f"{subject}\n\nVersion {plan.archived} moves to {ARCHIVED}.\n"
-    return subject + "\n"
+        paragraphs.append(f"Version {plan.archived} moves to {ARCHIVED}.")
+    return subject + "".join(f"\n\n{p}" for p in paragraphs) + "\n"
+
+
+def _forced_text(plan: _Plan) -> str:
+    """How a forced promotion is recorded, in the commit message and the PR text alike."""
+    failed = "; ".join(g.describe() for g in plan.forced_gates)
+    return f"Forced with --force: promoted although its gates fail: {failed}."
 
 
 # -- landing ---------------------------------------------------------------------------------
@@ -356,6 +382,7 @@ def _body(project: Project, plan: _Plan, mode: str, branch: str) -> str:
         f"**{plan.version}**."
         + (f" Version {plan.archived} moves to `{ARCHIVED}`." if plan.archived else ""),
         "",
+        *([f"> **{_forced_text(plan)}**", ""] if plan.forced_gates else []),
         *_metrics_table(project, plan),
         "",
         *_gates_section(plan),

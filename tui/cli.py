@@ -130,11 +130,19 @@ def _add_model_commands(sub: Any) -> None:
     p.add_argument("version")
     p.add_argument("--to", required=True, dest="stage", metavar="STAGE")
     p.add_argument("--direct", action="store_true", help="commit on the current branch")
-    p.add_argument("--force", action="store_true", help="archive the stage's current holder")
+    p.add_argument("--force", action="store_true",
+                   help="promote even if gates fail, archive the stage's current holder "
+                   "(recorded in the commit and PR text)")  # fmt: skip
     p.add_argument("--body-file", help="write the pull-request description here")
     p.add_argument("--push", action="store_true", help="push the branch and the runs")
     p.add_argument("--remote", default="origin")
     p.set_defaults(handler="tui.commands.models:cmd_promote")
+    p = model.add_parser("register", help="create models/NAME.toml (gates, description)")
+    p.add_argument("name")
+    p.add_argument("--gate", action="append", default=[], metavar='"METRIC OP NUMBER"',
+                   help='promotion gate, e.g. --gate "accuracy >= 0.9" (repeatable)')  # fmt: skip
+    p.add_argument("--description", default="", help="one line about the model")
+    p.set_defaults(handler="tui.commands.models:cmd_register")
 
     check = sub.add_parser("promotion", help="review promotions in CI").add_subparsers(
         dest="promotion_command", metavar="ACTION", required=True

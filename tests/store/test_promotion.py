@@ -13,7 +13,7 @@ from _repo_helpers import (
     worktree_state,
 )
 
-from store.errors import NotFoundError, PromotionError
+from store.errors import GateError, NotFoundError, PromotionError, ValidationError
 from store.project import Project
 from store.promotion import preview, promote, push_branch
 from store.promotion_check import CheckReport, check_promotions
@@ -125,8 +125,62 @@ def test_unknown_version_and_model_are_not_found(project: Project) -> None:
 
 
 def test_latest_is_not_a_promotion_target(project: Project) -> None:
-    with pytest.raises(PromotionError, match="'latest' is always the newest version"):
+    with pytest.raises(ValidationError, match="'latest' is always the newest version"):
         promote(project, "iris", 2, "latest")
+
+
+def test_undeclared_stage_is_refused_with_did_you_mean(box: Sandbox, project: Project) -> None:
+    with pytest.raises(
+        ValidationError, match=r"unknown stage 'prodution'; did you mean 'production'"
+    ):
+        promote(project, "iris", 2, "prodution")
+    with pytest.raises(ValidationError, match=r"unknown stage 'bogus'.*\[models\] stages"):
+        promote(project, "iris", 2, "bogus")
+    assert git(box.work, "branch", "--list", "mlx/*") == ""
+
+
+def test_stage_declared_in_mlx_toml_is_accepted(box: Sandbox) -> None:
+    path = box.work / "mlx.toml"
+    path.write_text(path.read_text() + '\n[models]\nstages = ["canary"]\n')
+    project = box.project()
+    record_model_version(project, "iris", {"accuracy": 0.95}, seed="c")
+    assert promote(project, "iris", 1, "canary").branch == "mlx/promote/iris/v1-canary"
+
+
+# -- gates -------------------------------------------------------------------------------
+def test_failing_gate_is_refused_and_lists_the_gate(box: Sandbox, project: Project) -> None:
+    record_model_version(project, "iris", {"accuracy": 0.5}, seed="weak")
+    for direct in (False, True):
+        with pytest.raises(
+            GateError, match=r"version 3 .* fails its gates: accuracy >= 0.9 \(got 0.5\)"
+        ):
+            promote(project, "iris", 3, "staging", direct=direct)
+    assert GateError.exit_code == 1
+    assert git(box.work, "branch", "--list", "mlx/*") == ""
+    assert "staging" not in (box.work / "models" / "iris.toml").read_text()
+
+
+def test_missing_gated_metric_is_refused(project: Project) -> None:
+    record_model_version(project, "iris", {"loss": 0.1}, seed="nometric")
+    with pytest.raises(GateError, match=r"accuracy >= 0.9 \(got missing\)"):
+        promote(project, "iris", 3, "staging")
+
+
+def test_forced_promotion_past_a_failing_gate_is_recorded(box: Sandbox, project: Project) -> None:
+    record_model_version(project, "iris", {"accuracy": 0.5}, seed="weak")
+    shown = preview(project, "iris", 3, "staging")
+    assert shown.refusal and "fails its gates" in shown.refusal and shown.needs_force
+    result = promote(project, "iris", 3, "staging", force=True)
+    assert [g.metric for g in result.forced_gates] == ["accuracy"]
+    message = git(box.work, "log", "-1", "--format=%B", result.commit)
+    assert message.startswith("mlx: promote iris v3 to staging (forced past failing gates)")
+    assert (
+        "Forced with --force: promoted although its gates fail: accuracy >= 0.9 (got 0.5)"
+        in message
+    )
+    assert "Forced with --force" in result.body
+    direct = promote(project, "iris", 3, "production", force=True, direct=True)
+    assert "forced past failing gates" in git(box.work, "log", "-1", "--format=%s", direct.commit)
 
 
 def test_existing_promotion_branch_is_refused(project: Project) -> None:
@@ -223,7 +277,7 @@ def test_check_fails_when_artifacts_are_not_in_the_dvc_remote(
 def test_check_fails_for_a_failing_gate(box: Sandbox, project: Project) -> None:
     record_model_version(project, "iris", {"accuracy": 0.5}, seed="weak")
     push(project)
-    result = promote(project, "iris", 3, "staging")
+    result = promote(project, "iris", 3, "staging", force=True)  # CI still catches a forced one
     report = check_branch(box, project, str(result.branch))
     assert not report.ok
     assert report.checks[0].problems == ("gate failed: accuracy >= 0.9 (got 0.5)",)

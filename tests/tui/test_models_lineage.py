@@ -128,6 +128,36 @@ async def test_promotion_refusal_is_shown_not_raised(services: Services) -> None
         assert isinstance(app.screen, ModelsScreen)
 
 
+async def test_failing_gates_refuse_the_promotion_until_forced(services: Services) -> None:
+    root = services.project.root
+    config = root / "models" / "iris.toml"
+    config.write_text(config.read_text().replace('accuracy = ">= 0.8"', 'accuracy = ">= 0.99"'))
+    _git(root, "commit", "-qam", "stricter gate")
+    app = make_app(services)
+    async with app.run_test(size=(100, 34)) as pilot:
+        screen = await _models(app, pilot)
+        screen.query_one("#versions", DataTable).focus()
+        await pilot.press("p")
+        await settle(pilot, app)
+        modal = app.screen
+        assert isinstance(modal, PromoteModal)
+        modal.query_one("#stage", Select).value = "staging"
+        await settle(pilot, app)
+        assert "fails its gates" in str(modal.preview.refusal)
+        await pilot.press("y")
+        await settle(pilot, app)
+        status = str(modal.query_one("#promote-status", Static).render())
+        assert "fails its gates: accuracy >= 0.99 (got 0.95)" in status
+        assert _git(root, "branch", "--list", "mlx/*").strip() == ""
+        modal.query_one("#force", Checkbox).value = True
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert "promoted iris v2 to staging" in str(modal.query_one("#promote-status").render())
+    message = _git(root, "log", "-1", "--format=%B", "mlx/promote/iris/v2-staging")
+    assert "forced past failing gates" in message and "accuracy >= 0.99 (got 0.95)" in message
+
+
 async def _lineage(app, pilot, artifact_id: str) -> LineageScreen:  # type: ignore[no-untyped-def]
     await settle(pilot, app)
     app.push_screen(LineageScreen(artifact_id))

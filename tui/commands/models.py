@@ -11,8 +11,8 @@ from typing import Any
 from tui.commands._format import ago, print_json, table
 
 __all__ = [
-    "cmd_check", "cmd_compare", "cmd_list", "cmd_promote", "cmd_pull", "cmd_push", "cmd_show",
-    "cmd_versions",
+    "cmd_check", "cmd_compare", "cmd_list", "cmd_promote", "cmd_pull", "cmd_push",
+    "cmd_register", "cmd_show", "cmd_versions",
 ]  # fmt: skip
 
 
@@ -43,7 +43,9 @@ def _versions(project: Any, name: str) -> list[dict[str, Any]]:
 
     versions = project.index.model_versions(name)
     if not versions and name not in _known_models(project):
-        raise NotFoundError("model", name, _known_models(project), hint="(see `mlx model list`)")
+        raise NotFoundError("model", name, _known_models(project),
+                            hint=f"(see `mlx model list`; `mlx model register {name}` "
+                            "creates it)")  # fmt: skip
     return versions
 
 
@@ -61,7 +63,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows.append((name, len(versions), f"v{versions[-1]['version']}" if versions else "-",
                      stages or "-"))  # fmt: skip
     if not rows:
-        print("no models yet: add models/<name>.toml, or run a pipeline with model=Model(name=...)")
+        print("no models yet: `mlx model register NAME`, or run a pipeline with "
+              "model=Model(name=...)")  # fmt: skip
         return 0
     print(table(["MODEL", "VERSIONS", "LATEST", "STAGES"], rows))
     return 0
@@ -95,7 +98,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         if config.gates:
             print("gates  " + ", ".join(f"{m} {c}" for m, c in config.gates.items()))
     except NotFoundError:
-        print(f"model {args.name} (no models/{args.name}.toml yet: stages cannot be set)")
+        print(f"model {args.name} (no models/{args.name}.toml yet: stages cannot be set; "
+              f"create it with `mlx model register {args.name}`)")  # fmt: skip
     print(table(headers, rows) if rows else "no versions yet")
     return 0
 
@@ -156,12 +160,27 @@ def cmd_promote(args: argparse.Namespace) -> int:
     if result.archived_version is not None:
         print(f"previous holder v{result.archived_version} moved to archived",
               file=sys.stderr)  # fmt: skip
+    if result.forced_gates:
+        print("forced past failing gates: " + "; ".join(g.describe() for g in result.forced_gates),
+              file=sys.stderr)  # fmt: skip
     if args.push and result.branch:
         push_branch(project, result.branch, remote=args.remote)
         print(f"pushed {result.branch} and the runs to {args.remote}",
               file=sys.stderr)  # fmt: skip
     if not args.body_file:
         print(result.body)
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    from store.models import parse_gate, register_model
+
+    project = _project()
+    gates = dict(parse_gate(text) for text in args.gate)
+    path = register_model(project, args.name, gates=gates, description=args.description)
+    rel = path.relative_to(project.root)
+    print(f"wrote {rel}; commit it (`git add {rel} && git commit`) before promoting "
+          f"versions of {args.name}", file=sys.stderr)  # fmt: skip
     return 0
 
 
