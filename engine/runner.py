@@ -253,7 +253,18 @@ class RunDriver:
         if not callable(make):
             return None
         draft = make(self.project, self.run_id, self.pipeline.name, self.model_metadata)
-        return draft if isinstance(draft, dict) else None
+        if not isinstance(draft, dict):
+            return None
+        # outputs taken from the cache belong to this version too (new ones are linked at commit)
+        for name in self.order():
+            step = self.steps.get(name)
+            if step is None or step.status != "cached":
+                continue
+            for out_name, ref in step.outputs.items():
+                record = self.outputs.get((name, out_name), (ref, {}))[1]
+                kind = "model_artifacts" if record.get("is_model_artifact") else "artifacts"
+                draft.setdefault(kind, {})[ref.name] = ref.model_dump()
+        return draft
 
     def _first_exception(self) -> BaseException:
         if self.exception is not None:
@@ -317,13 +328,18 @@ class RunDriver:
         if enabled:
             hit = self._lookup(key, policy)
             if hit is not None:
-                run_id, outputs = hit
+                run_id, source = hit
+                outputs = dict(source.outputs)
+                # what the cached execution logged counts for this run (and its model version)
+                self.model_metadata.update(source.model_metadata)
                 self.steps[name] = StepRecord.model_validate(
                     {
                         **base,
                         "status": "cached",
                         "cached_from": run_id,
                         "outputs": outputs,
+                        "metadata": source.metadata,
+                        "model_metadata": source.model_metadata,
                         "started_at": datetime.now(UTC),
                         "finished_at": datetime.now(UTC),
                     }
@@ -360,7 +376,7 @@ class RunDriver:
             **self.steps[result.name].model_dump(), "status": result.status,
             "started_at": result.started_at, "finished_at": result.finished_at,
             "outputs": outputs, "error": result.error, "metadata": _jsonable(result.metadata),
-            "log": result.log,
+            "model_metadata": _jsonable(result.model_metadata), "log": result.log,
         })  # fmt: skip
         self.steps[result.name] = record
         self._remember_outputs(result.name, outputs)
@@ -406,7 +422,7 @@ class RunDriver:
             return step_setting
         return self._pipeline_cache_enabled()
 
-    def _lookup(self, key: str, policy: CachePolicy) -> tuple[str, dict[str, ArtifactRef]] | None:
+    def _lookup(self, key: str, policy: CachePolicy) -> tuple[str, StepRecord] | None:
         self.miss_note = ""
         index = self.project.index
         for run_id, step_name in index.steps_with_key(key)[:5]:
@@ -417,7 +433,7 @@ class RunDriver:
                 continue
             self.miss_note = "cached outputs are no longer in the DVC cache or remote"
             if all(self._available(ref) for ref in step.outputs.values()):
-                return run_id, dict(step.outputs)
+                return run_id, step
         return None
 
     def _available(self, ref: ArtifactRef) -> bool:

@@ -121,6 +121,11 @@ class StepRecord(Record):
     log: DvcPointer | None = None
     error: ErrorInfo | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    model_metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the step logged for the model version (log_metadata(infer_model=True)); "
+        "carried over when a later run takes the step from the cache",
+    )
 
     @property
     def duration(self) -> float | None:
