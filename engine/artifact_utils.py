@@ -13,7 +13,7 @@ from typing import Any
 from engine.artifacts import ArtifactVersionView, store_value
 from engine.runtime import current_step_context
 from store.errors import MlxError, ValidationError
-from store.paths import valid_name
+from store.names import check_name
 
 __all__ = ["load_artifact", "log_metadata", "save_artifact"]
 
@@ -26,8 +26,7 @@ def save_artifact(data: Any, name: str, *, materializer: type | None = None,
     Inside a step the version becomes an extra output of that step (committed with the run)
     and None is returned; outside, it is committed now and its view is returned.
     """
-    if not valid_name(name):
-        raise ValidationError(f"artifact name {name!r} must use letters, digits, '_', '.', '-'")
+    check_name("artifact name", name)
     ctx = current_step_context()
     if ctx is not None:
         if name in ctx.output_names:

@@ -52,11 +52,9 @@ class Model:
         tags: list[str] | None = None,
         license: str = "",
     ) -> None:
-        from store.paths import valid_name
+        from store.names import check_name
 
-        if not valid_name(name):
-            raise ValidationError(f"model name {name!r} must use letters, digits, '_', '.', '-'")
-        self.name = name
+        self.name = check_name("model name", name)
         self.version = version.value if isinstance(version, ModelStages) else version
         self.description = description
         self.tags = list(tags or [])

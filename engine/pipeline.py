@@ -18,6 +18,7 @@ from engine.caching import CachePolicy
 from engine.compiler import PipelineSpec, compiling, validate_value
 from engine.runtime import PipelineContext, pipeline_context
 from store.errors import ValidationError, did_you_mean
+from store.names import check_name
 
 if TYPE_CHECKING:
     from engine.client import PipelineRunView
@@ -58,7 +59,7 @@ class Pipeline:
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.entrypoint = func
-        self.name = name or func.__name__
+        self.name = check_name("pipeline name", name or func.__name__)
         self.enable_cache = enable_cache
         self.cache_policy = cache_policy
         self.tags = list(tags)

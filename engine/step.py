@@ -19,6 +19,7 @@ from typing import Annotated, Any, Generic, ParamSpec, TypeVar, get_args, get_or
 from engine.caching import CachePolicy
 from engine.compiler import OutputSpec, active_compiler
 from store.errors import ValidationError
+from store.names import check_name
 
 __all__ = ["ArtifactConfig", "BaseStep", "OutputSpec", "Step", "step"]
 
@@ -54,7 +55,7 @@ class Step(Generic[P, R]):
         parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.entrypoint = func
-        self.name = name or func.__name__
+        self.name = check_name("step name", name or func.__name__)
         self.enable_cache = enable_cache
         self.cache_policy = cache_policy
         self.settings = dict(settings or {})
@@ -167,6 +168,8 @@ def parse_outputs(func: Callable[..., Any]) -> list[OutputSpec]:
     if get_origin(ret) is tuple and get_args(ret) and get_args(ret)[-1] is not Ellipsis:
         specs = [_one_output(arg, f"output_{i}") for i, arg in enumerate(get_args(ret))]
         names = [s.name for s in specs]
+        for output in names:
+            check_name(f"{func.__name__}: output name", output)
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate:
             raise ValidationError(f"{func.__name__}: two outputs are named {duplicate!r}")

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from store.errors import ConfigError
+from store.errors import ConfigError, ValidationError
+from store.names import check_name, check_runs_ref
 from store.paths import DEFAULT_RUNS_REF, valid_name
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ModelsSection",
     "OrchestratorConfig",
     "ProjectConfig",
+    "SecuritySection",
     "StackConfig",
     "load_toml_model",
     "locate_key",
@@ -42,10 +44,35 @@ class ProjectSection(_Config):
         default_factory=lambda: ["pipelines"],
         description="Modules or packages holding @pipeline functions (a package: all modules).",
     )
-    runs_ref: str = Field(default=DEFAULT_RUNS_REF, description="Git ref holding run records.")
+    runs_ref: str = Field(
+        default=DEFAULT_RUNS_REF, description="Git ref holding run records; under refs/mlx/."
+    )
     promotion: Literal["pull-request", "direct"] = Field(
         default="pull-request",
         description="How `mlx model promote` lands a stage change: a branch, or a commit.",
+    )
+
+    @field_validator("runs_ref")
+    @classmethod
+    def _under_refs_mlx(cls, ref: str) -> str:
+        try:
+            return check_runs_ref(ref)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("default_stack")
+    @classmethod
+    def _stack_name(cls, name: str) -> str:
+        return _named("stack name", name)
+
+
+class SecuritySection(_Config):
+    """The ``[security]`` table of ``mlx.toml``: what this clone trusts from teammates."""
+
+    allow_pickle_from: list[str] = Field(
+        default_factory=list,
+        description="Load pickled artifacts that another clone produced when the artifact name"
+        " or the producing run id matches one of these patterns (fnmatch; '*' trusts all).",
     )
 
 
@@ -78,6 +105,7 @@ class ProjectConfig(_Config):
     models: ModelsSection = Field(
         default_factory=ModelsSection, description="Settings of models/*.toml and promotion."
     )
+    security: SecuritySection = Field(default_factory=SecuritySection)
 
 
 class OrchestratorConfig(_Config):
@@ -95,6 +123,11 @@ class ArtifactStoreConfig(_Config):
 
     remote: str = Field(default="", description="DVC remote name; empty: DVC's default remote.")
 
+    @field_validator("remote")
+    @classmethod
+    def _remote_name(cls, name: str) -> str:
+        return _named("DVC remote name", name) if name else name
+
 
 class StackConfig(_Config):
     """``stacks/<name>.toml``: where and how pipelines run."""
@@ -102,6 +135,13 @@ class StackConfig(_Config):
     description: str = ""
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
     artifact_store: ArtifactStoreConfig = Field(default_factory=ArtifactStoreConfig)
+
+
+def _named(kind: str, name: str) -> str:
+    try:
+        return check_name(kind, name)
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -9,6 +9,8 @@ inherit a builtin where the meaning matches so callers can catch them naturally:
     ├── ProjectNotFoundError        no mlx.toml above the working directory
     ├── NotFoundError (LookupError) unknown pipeline, stack, artifact, version, run, model
     ├── ValidationError (ValueError) bad parameter value or type, bad step/pipeline definition
+    │   ├── InvalidRecordError      a record on the runs ref breaks its schema (exit 1)
+    │   └── InvalidRecordsError     a fetched runs ref holds invalid records: refused (exit 1)
     ├── GitError                    a git command failed
     │   └── RefConflictError        a compare-and-swap on a ref kept losing / union conflict
     ├── ArtifactError               DVC cache / remote problems
@@ -30,8 +32,11 @@ __all__ = [
     "ConfigError",
     "GateError",
     "GitError",
+    "InvalidRecordError",
+    "InvalidRecordsError",
     "MaterializerError",
     "MlxError",
+    "MlxWarning",
     "NotFoundError",
     "ProjectNotFoundError",
     "PromotionError",
@@ -93,6 +98,45 @@ class NotFoundError(LookupError, MlxError):
 
 class ValidationError(ValueError, MlxError):
     """A value or a definition is invalid (wrong parameter type, untyped step argument, ...)."""
+
+
+class InvalidRecordError(ValidationError):
+    """A record on a runs ref (local or fetched) does not validate.
+
+    Attributes:
+        path: the record's path inside the ref.
+        reason: what is wrong with it.
+    """
+
+    exit_code = 1
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"invalid record {path}: {reason}")
+
+
+class InvalidRecordsError(ValidationError):
+    """Records fetched from a remote do not validate, so none of them is taken in.
+
+    Attributes:
+        problems: ``(path, reason)`` of every invalid record.
+    """
+
+    exit_code = 1
+
+    def __init__(self, where: str, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        shown = "".join(f"\n  {path}: {reason}" for path, reason in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(
+            f"refused {where}: {len(problems)} invalid record(s); the local runs ref is "
+            f"unchanged. Ask whoever pushed them to remove them:{shown}{more}"
+        )
+
+
+class MlxWarning(UserWarning):
+    """Something was skipped or repaired; the command went on (the CLI prints one line)."""
 
 
 class GitError(MlxError):

@@ -3,27 +3,37 @@
 The ref is the truth; this file is a cache of it. It stores the ref tip it has ingested and,
 per record path, the blob id it parsed, so catching up is one ``git diff-tree`` between the old
 and new tips plus one ``cat-file --batch`` for the changed blobs. Deleting the file loses
-nothing: the next query rebuilds it. Records are kept as raw JSON (no pydantic here) with a
-few denormalised columns for listing, so ``mlx runs list`` stays fast at 10,000 runs.
+nothing: the next query rebuilds it. Records are kept as raw JSON with a few denormalised columns
+for listing, so ``mlx runs list`` stays fast at 10,000 runs.
+
+Every record is validated once, when its blob is ingested, by the schema that wrote it
+(:func:`store.records.record_at`): one that does not validate is left out of every query, noted
+in the ``invalid`` table (:meth:`Index.invalid_records`, which ``mlx doctor`` reports) and
+announced by one :class:`~store.errors.MlxWarning`, so a bad record never breaks a command.
+The file heals itself: any SQLite error (a corrupted page, a truncated file) drops it and
+rebuilds it from the ref, with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import sqlite3
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from store.errors import NotFoundError, ValidationError
+from store.errors import InvalidRecordError, MlxWarning, NotFoundError, ValidationError
 from store.paths import parse_record_path
 from store.runs_ref import RunsRef
 
-__all__ = ["Index", "RunSummary"]
+__all__ = ["Index", "InvalidRecord", "RunSummary"]
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS blobs (path TEXT PRIMARY KEY, blob TEXT NOT NULL);
@@ -44,7 +54,35 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE INDEX IF NOT EXISTS steps_key ON steps (cache_key);
 CREATE TABLE IF NOT EXISTS uses (artifact_id TEXT, run_id TEXT, step TEXT, role TEXT);
 CREATE INDEX IF NOT EXISTS uses_artifact ON uses (artifact_id);
+CREATE TABLE IF NOT EXISTS invalid (path TEXT PRIMARY KEY, blob TEXT, reason TEXT);
 """
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidRecord:
+    """A record on the runs ref that failed validation and is left out of every query."""
+
+    path: str
+    blob: str
+    reason: str
+
+
+def _healing(method: Callable[P, T]) -> Callable[P, T]:
+    """Retry ``method`` once on a rebuilt index when SQLite reports any error."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            index = args[0]
+            assert isinstance(index, Index)
+            index.rebuild(f"{type(exc).__name__}: {exc}")
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +152,29 @@ class Index:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             db = self._connect()
-        except sqlite3.DatabaseError:  # corrupt cache: it is derived, rebuild it
-            self.path.unlink(missing_ok=True)
+        except sqlite3.Error as exc:  # corrupt cache: it is derived, rebuild it
+            self._drop_files()
+            warnings.warn(_rebuilt(self.path, exc), MlxWarning, stacklevel=2)
             db = self._connect()
         return db
+
+    def rebuild(self, reason: str) -> None:
+        """Delete the index file (it is derived) so the next query rebuilds it; warn once."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):  # a broken connection may not close
+                self._db.close()
+        self._db = None
+        self._synced_tip = None
+        self._drop_files()
+        warnings.warn(
+            f"the run index {self.path} was unreadable ({reason}); rebuilt it from the runs ref",
+            MlxWarning,
+            stacklevel=3,
+        )
+
+    def _drop_files(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -136,11 +193,13 @@ class Index:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         return db
 
+    @_healing
     def sync(self) -> None:
         """Catch up with the runs ref (cheap when nothing changed)."""
         tip = self.runs.tip()
         if tip is not None and tip == self._synced_tip:
             return
+        fresh_invalid: list[tuple[str, str]] = []
         with self._write() as db:
             row = db.execute("SELECT value FROM meta WHERE key='tip'").fetchone()
             old = row[0] if row else None
@@ -151,15 +210,25 @@ class Index:
                 self._clear(db)
             elif old is None or not self._has_commit(old):
                 self._clear(db)
-                self._ingest(db, [(p, b) for p, b in self.runs.git.ls_tree(tip)], fresh=True)
+                rows = self.runs.git.ls_tree(tip)
+                fresh_invalid = self._ingest(db, [(p, b) for p, b in rows], fresh=True)
             else:
                 changes = self.runs.git.diff_tree(old, tip)
                 for status, path, _ in changes:
                     if status == "D":
                         self._forget(db, path)
-                self._ingest(db, [(p, b) for s, p, b in changes if s != "D"])
+                fresh_invalid = self._ingest(db, [(p, b) for s, p, b in changes if s != "D"])
             db.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip,))
         self._synced_tip = tip
+        if fresh_invalid:
+            path, reason = fresh_invalid[0]
+            more = f" and {len(fresh_invalid) - 1} more" if len(fresh_invalid) > 1 else ""
+            warnings.warn(
+                f"skipped invalid record {path} ({reason}){more} on {self.runs.ref}; "
+                "they are left out of every listing (`mlx doctor` lists them)",
+                MlxWarning,
+                stacklevel=2,
+            )
 
     def _has_commit(self, sha: str) -> bool:
         return self.runs.git.rev_parse(sha + "^{commit}") is not None
@@ -176,12 +245,13 @@ class Index:
         db.execute("COMMIT")
 
     def _clear(self, db: sqlite3.Connection) -> None:
-        for table in ("blobs", "runs", "artifacts", "models", "steps", "uses"):
+        for table in ("blobs", "runs", "artifacts", "models", "steps", "uses", "invalid"):
             db.execute(f"DELETE FROM {table}")
 
     def _forget(self, db: sqlite3.Connection, path: str) -> None:
         parsed = parse_record_path(path)
         db.execute("DELETE FROM blobs WHERE path=?", (path,))
+        db.execute("DELETE FROM invalid WHERE path=?", (path,))
         if parsed is None:
             return
         kind, key, sub = parsed
@@ -196,22 +266,40 @@ class Index:
 
     def _ingest(
         self, db: sqlite3.Connection, rows: list[tuple[str, str]], fresh: bool = False
-    ) -> None:
+    ) -> list[tuple[str, str]]:
+        """Parse and store new blobs; return ``(path, reason)`` of those that are invalid."""
         known = dict(db.execute("SELECT path, blob FROM blobs").fetchall()) if rows else {}
         todo = [(p, b) for p, b in rows if known.get(p) != b and parse_record_path(p)]
+        if not todo:
+            return []
+        from store.records import record_at  # pydantic: only when there is something new
+
         blobs = self.runs.git.read_blobs(sorted({b for _, b in todo}))
+        invalid: list[tuple[str, str]] = []
         for path, blob in todo:
             raw = blobs.get(blob)
             if raw is None:
                 continue
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                continue  # not a record we understand; leave it on the ref untouched
             if not fresh:
                 self._forget(db, path)
-            self._store(db, path, data, raw.decode())
             db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (path, blob))
+            try:
+                record_at(path, raw)
+            except InvalidRecordError as exc:
+                db.execute(
+                    "INSERT OR REPLACE INTO invalid VALUES (?,?,?)", (path, blob, exc.reason)
+                )
+                invalid.append((path, exc.reason))
+                continue
+            self._store(db, path, json.loads(raw), raw.decode())
+        return invalid
+
+    @_healing
+    def invalid_records(self) -> list[InvalidRecord]:
+        """Records on the ref that failed validation (skipped by every query), by path."""
+        self.sync()
+        rows = self.db.execute("SELECT path, blob, reason FROM invalid ORDER BY path")
+        return [InvalidRecord(r[0], r[1], r[2]) for r in rows]
 
     def _store(self, db: sqlite3.Connection, path: str, data: dict[str, Any], raw: str) -> None:
         kind = (parse_record_path(path) or ("",))[0]
@@ -251,6 +339,7 @@ class Index:
             )
 
     # -- runs ------------------------------------------------------------------------------
+    @_healing
     def list_runs(
         self, pipeline: str | None = None, status: str | None = None, limit: int | None = None
     ) -> list[RunSummary]:
@@ -267,10 +356,12 @@ class Index:
             for r in self.db.execute(sql, args)
         ]
 
+    @_healing
     def count_runs(self) -> int:
         self.sync()
         return int(self.db.execute("SELECT count(*) FROM runs").fetchone()[0])
 
+    @_healing
     def resolve_run_id(self, prefix: str) -> str:
         """The full id of the run whose id starts with ``prefix``."""
         self.sync()
@@ -285,16 +376,19 @@ class Index:
             raise ValidationError(f"run id prefix {prefix!r} is ambiguous ({ids}); type more of it")
         return str(rows[0][0])
 
+    @_healing
     def run_json(self, run_id: str) -> dict[str, Any]:
         full = self.resolve_run_id(run_id)
         row = self.db.execute("SELECT json FROM runs WHERE id=?", (full,)).fetchone()
         return dict(json.loads(row[0]))
 
+    @_healing
     def pipelines(self) -> list[str]:
         self.sync()
         return [r[0] for r in self.db.execute("SELECT DISTINCT pipeline FROM runs ORDER BY 1")]
 
     # -- steps and cache -------------------------------------------------------------------
+    @_healing
     def steps_with_key(self, cache_key: str) -> list[tuple[str, str]]:
         """``(run_id, step)`` of completed steps with this cache key, newest first."""
         self.sync()
@@ -305,6 +399,7 @@ class Index:
         )
         return [(r[0], r[1]) for r in rows]
 
+    @_healing
     def last_step_run(self, pipeline: str, step: str) -> str | None:
         """The newest run of ``pipeline`` in which ``step`` completed or was cached."""
         self.sync()
@@ -315,6 +410,7 @@ class Index:
         ).fetchone()
         return str(row[0]) if row else None
 
+    @_healing
     def artifact_uses(self, artifact_id: str, role: str) -> list[tuple[str, str]]:
         """``(run_id, step)`` that consumed (``role='input'``) or produced an artifact."""
         self.sync()
@@ -325,6 +421,7 @@ class Index:
         return [(r[0], r[1]) for r in rows]
 
     # -- artifacts -------------------------------------------------------------------------
+    @_healing
     def artifact_names(self) -> list[tuple[str, int, int]]:
         """``(name, number of versions, latest version)`` for every artifact."""
         self.sync()
@@ -333,6 +430,7 @@ class Index:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    @_healing
     def artifact_versions(self, name: str) -> list[dict[str, Any]]:
         self.sync()
         rows = self.db.execute(
@@ -340,6 +438,7 @@ class Index:
         ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    @_healing
     def artifact_json(self, name: str, version: int | None = None) -> dict[str, Any]:
         """One artifact version (the latest when ``version`` is None)."""
         self.sync()
@@ -359,27 +458,35 @@ class Index:
             raise NotFoundError("artifact", name, names, hint="(see `mlx artifacts list`)")
         return dict(json.loads(row[0]))
 
+    @_healing
     def artifact_by_id(self, artifact_id: str) -> dict[str, Any] | None:
         self.sync()
         row = self.db.execute("SELECT json FROM artifacts WHERE id=?", (artifact_id,)).fetchone()
         return dict(json.loads(row[0])) if row else None
 
     # -- models ----------------------------------------------------------------------------
+    @_healing
     def model_names(self) -> list[str]:
         self.sync()
         return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM models ORDER BY 1")]
 
+    @_healing
     def model_versions(self, name: str) -> list[dict[str, Any]]:
         self.sync()
         rows = self.db.execute("SELECT json FROM models WHERE name=? ORDER BY version", (name,))
         return [json.loads(r[0]) for r in rows]
 
+    @_healing
     def model_version_json(self, name: str, version: int) -> dict[str, Any] | None:
         self.sync()
         row = self.db.execute(
             "SELECT json FROM models WHERE name=? AND version=?", (name, version)
         ).fetchone()
         return dict(json.loads(row[0])) if row else None
+
+
+def _rebuilt(path: Path, exc: BaseException) -> str:
+    return f"the run index {path} was unreadable ({type(exc).__name__}: {exc}); rebuilt it"
 
 
 def _where(**filters: str | None) -> tuple[str, list[str]]:

@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 import os
 import socket
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Journal", "JournalState", "process_alive", "read_journals"]
+from store.errors import MlxWarning
+
+__all__ = ["Journal", "JournalState", "process_alive", "read_journals", "set_aside"]
 
 
 def process_alive(pid: int, host: str) -> bool:
@@ -71,7 +74,11 @@ class JournalState:
 
     @property
     def alive(self) -> bool:
-        return process_alive(int(self.header.get("pid", 0)), str(self.header.get("host", "")))
+        try:
+            pid = int(self.header.get("pid", 0))
+        except (TypeError, ValueError):
+            return False
+        return process_alive(pid, str(self.header.get("host", "")))
 
     def steps(self) -> dict[str, dict[str, Any]]:
         """Latest known state of each step: ``name -> step record dict``."""
@@ -106,19 +113,49 @@ def has_dead_journals(directory: Path) -> bool:
 
 
 def read_journals(directory: Path) -> list[JournalState]:
-    """Every journal in ``directory`` (torn last lines are ignored)."""
+    """Every journal in ``directory``.
+
+    Journals are derived state and heal themselves: a torn last line (a killed writer) is
+    ignored; any other unreadable line (not UTF-8, not a JSON object) is skipped with one
+    warning; a journal without a readable header is set aside as ``<id>.jsonl.bad``.
+    """
     states = []
     for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
-        events = []
         try:
-            text = path.read_text(encoding="utf-8")
+            lines = path.read_bytes().splitlines()
         except OSError:
             continue
-        for line in text.splitlines():
+        events: list[dict[str, Any]] = []
+        skipped = 0
+        for number, line in enumerate(lines):
             try:
-                events.append(json.loads(line))
-            except ValueError:
-                break  # a torn write at the end of a killed process
-        if events and events[0].get("event") == "run_started":
-            states.append(JournalState(path, path.stem, events[0], events[1:]))
+                event = json.loads(line.decode("utf-8"))
+            except ValueError:  # UnicodeDecodeError and JSONDecodeError both are
+                event = None
+            if isinstance(event, dict):
+                events.append(event)
+            elif number < len(lines) - 1:  # the last line may be a torn write: not news
+                skipped += 1
+        if not events or events[0].get("event") != "run_started":
+            set_aside(path, "it has no readable run_started line")
+            continue
+        if skipped:
+            warnings.warn(
+                f"skipped {skipped} unreadable line(s) of the run journal {path}",
+                MlxWarning,
+                stacklevel=1,  # one location: shown once per process however often it is read
+            )
+        states.append(JournalState(path, path.stem, events[0], events[1:]))
     return states
+
+
+def set_aside(path: Path, reason: str) -> None:
+    """Rename a journal that cannot be used to ``<name>.bad`` (kept to inspect), with a warning."""
+    bad = path.with_name(path.name + ".bad")
+    try:
+        os.replace(path, bad)
+    except OSError:
+        return  # another process set it aside first
+    warnings.warn(
+        f"set aside the run journal {path} ({reason}) as {bad.name}", MlxWarning, stacklevel=3
+    )

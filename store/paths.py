@@ -8,8 +8,9 @@ exist: ``runs/ab/abcd….json``, ``artifacts/<name>/0/7.json``, ``models/<name>/
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from store import names
 
 DEFAULT_RUNS_REF = "refs/mlx/runs"
 RUNS_DIR = "runs"
@@ -17,12 +18,7 @@ ARTIFACTS_DIR = "artifacts"
 MODELS_DIR = "models"
 
 BUCKET = 100
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-
-
-def valid_name(name: str) -> bool:
-    """Artifact and model names become path segments: letters, digits, ``_ . -``."""
-    return bool(_NAME_RE.match(name)) and ".." not in name and not name.endswith(".lock")
+valid_name = names.valid_name  # the one name rule (store/names.py); kept here for callers
 
 
 def run_path(run_id: str) -> str:

@@ -15,8 +15,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store.errors import GitError, NotFoundError, ProjectNotFoundError
+from store.errors import ConfigError, GitError, NotFoundError, ProjectNotFoundError, did_you_mean
 from store.gitobj import Git
+from store.names import check_name
 from store.paths import mlx_state_dir
 from store.runs_ref import RunsRef
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["CONFIG_FILE", "Project", "ProjectFile", "ProjectSettings"]
 
 CONFIG_FILE = "mlx.toml"
+_SETTINGS_SALT = b"settings-2\0"
 
 
 class Project:
@@ -45,7 +47,8 @@ class Project:
         read-only commands such as ``mlx runs list`` skip pydantic entirely.
         """
         text = _read_text(self.config_path)
-        digest = hashlib.sha1(text.encode()).hexdigest()
+        # Salted with the settings' layout: a cache written before a rule was added is stale.
+        digest = hashlib.sha1(_SETTINGS_SALT + text.encode()).hexdigest()
         try:
             cache: Path | None = self.state_dir / "config-cache.json"
         except GitError:  # not (yet) a git repository: validate without a cache
@@ -53,19 +56,20 @@ class Project:
         cached = _read_json(cache) if cache else {}
         if cached.get("digest") == digest:
             try:
-                return ProjectFile(
-                    ProjectSettings(**cached["project"]), tuple(cached["model_stages"])
-                )
+                fields = dict(cached["project"])
+                fields["pipelines"] = tuple(fields["pipelines"])
+                fields["allow_pickle_from"] = tuple(fields["allow_pickle_from"])
+                return ProjectFile(ProjectSettings(**fields), tuple(cached["model_stages"]))
             except (TypeError, KeyError):
                 pass  # a cache from another version of mlx: validate again
         from store.config import ProjectConfig, load_toml_model
 
         config = load_toml_model(self.config_path, ProjectConfig)
-        section = config.project
+        section, security = config.project, config.security
         settings = ProjectSettings(
             name=section.name, default_stack=section.default_stack,
             pipelines=tuple(section.pipelines), runs_ref=section.runs_ref,
-            promotion=section.promotion,
+            promotion=section.promotion, allow_pickle_from=tuple(security.allow_pickle_from),
         )  # fmt: skip
         if cache is not None:
             tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
@@ -140,17 +144,37 @@ class Project:
         return sorted(p.stem for p in self.stacks_dir.glob("*.toml"))
 
     def load_stack(self, name: str) -> StackConfig:
-        from store.config import StackConfig, load_toml_model
+        """The validated ``stacks/<name>.toml``; its DVC remote, if named, must be configured.
 
+        Raises:
+            ValidationError: ``name`` breaks the name rule (it could leave ``stacks/``).
+            NotFoundError: no such stack.
+            ConfigError: the file is malformed or names a DVC remote that does not exist.
+        """
+        from store.config import StackConfig, load_toml_model, locate_key
+
+        check_name("stack name", name)
         path = self.stacks_dir / f"{name}.toml"
-        if not path.is_file():
+        if not path.is_file() or path.resolve().parent != self.stacks_dir.resolve():
             raise NotFoundError(
                 "stack",
                 name,
                 self.stack_names(),
                 hint=f"(stacks live in {self.stacks_dir}/NAME.toml)",
             )
-        return load_toml_model(path, StackConfig)
+        stack = load_toml_model(path, StackConfig)
+        remote = stack.artifact_store.remote
+        if remote and remote not in (known := self.artifacts.remotes()):
+            line = locate_key(path.read_text(encoding="utf-8"), ["artifact_store", "remote"])
+            raise ConfigError(
+                str(path),
+                f"DVC remote {remote!r} is not configured"
+                + did_you_mean(remote, known)
+                + "; add it with `dvc remote add NAME URL` or fix the name",
+                key="artifact_store.remote",
+                line=line,
+            )
+        return stack
 
     def active_stack_name(self) -> str:
         """The stack chosen with ``mlx stack use`` in this clone, else mlx.toml's default."""
@@ -178,6 +202,7 @@ class ProjectSettings:
     pipelines: tuple[str, ...]
     runs_ref: str
     promotion: str
+    allow_pickle_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,8 +222,6 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_text(path: Path) -> str:
-    from store.errors import ConfigError
-
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:

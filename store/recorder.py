@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from store.journal import JournalState, read_journals
+from store.journal import JournalState, read_journals, set_aside
 from store.paths import (
     artifact_dir,
     artifact_path,
@@ -153,7 +153,13 @@ def fold_crashed_runs(runs: RunsRef) -> list[str]:
     for state in read_journals(journal_dir(runs.git.common_dir)):
         if state.alive:
             continue
-        committed = commit_run(runs, _crashed_record(state), state.artifacts(), None)
+        try:
+            record = _crashed_record(state)
+            drafts = state.artifacts()
+            committed = commit_run(runs, record, drafts, None)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a damaged journal
+            set_aside(state.path, f"cannot fold it into a crashed run: {exc}")
+            continue
         state.path.unlink(missing_ok=True)
         folded.append(committed.run.id)
     return folded

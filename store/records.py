@@ -12,10 +12,16 @@ compare-and-swap loop), so concurrent runs never reuse a number.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+import pydantic
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from store.errors import InvalidRecordError
+from store.names import md5_problem, name_problem
+from store.paths import parse_record_path, run_path, versioned_path
 
 __all__ = [
     "ArtifactRef",
@@ -33,7 +39,39 @@ __all__ = [
     "StepStatus",
     "dump_record",
     "load_record",
+    "record_at",
 ]
+
+
+def _name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is not None:
+        raise ValueError(f"name {value!r} {problem}")
+    return value
+
+
+def _md5(value: str) -> str:
+    problem = md5_problem(value)
+    if problem is not None:
+        raise ValueError(f"md5 {value!r} {problem}")
+    return value
+
+
+def _dotted(value: str) -> str:
+    if not _DOTTED.match(value):
+        raise ValueError(f"{value!r} is not a dotted Python name ('module.QualName')")
+    return value
+
+
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+Name = Annotated[str, AfterValidator(_name)]
+"""A step, output, artifact, pipeline, model or stack name (the rule of store/names.py)."""
+Id = Annotated[str, AfterValidator(_name)]
+"""A run, artifact-version or model-version id: a path segment too, so the same rule."""
+Md5 = Annotated[str, AfterValidator(_md5)]
+"""A DVC object id: 32 lowercase hex digits, ``.dir`` for a directory."""
+Dotted = Annotated[str, AfterValidator(_dotted)]
+"""A qualified Python name, as recorded for types and materializers (never imported as is)."""
 
 RunStatus = Literal["running", "completed", "failed", "crashed"]
 StepStatus = Literal["completed", "cached", "failed", "running", "skipped"]
@@ -49,9 +87,9 @@ class Record(BaseModel):
 class DvcPointer(Record):
     """A DVC-compatible pointer to bytes in the cache: the ``outs`` entry of a ``.dvc`` file."""
 
-    md5: str = Field(description="md5 of the file, or '<md5>.dir' for a directory")
-    size: int = Field(description="total size in bytes")
-    nfiles: int | None = Field(default=None, description="number of files (directories only)")
+    md5: Md5 = Field(description="md5 of the file, or '<md5>.dir' for a directory")
+    size: int = Field(ge=0, description="total size in bytes")
+    nfiles: int | None = Field(default=None, ge=0, description="number of files (directories)")
     hash: Literal["md5"] = Field(default="md5", description="DVC 3 hash name; required by DVC")
 
     @property
@@ -70,9 +108,9 @@ class ErrorInfo(Record):
 class ArtifactRef(Record):
     """A reference from a run/step to one artifact version."""
 
-    id: str
-    name: str
-    version: int | None = Field(default=None, description="assigned when the run is committed")
+    id: Id
+    name: Name
+    version: int | None = Field(default=None, ge=0, description="assigned at commit time")
 
     def label(self) -> str:
         return f"{self.name}:{self.version}" if self.version is not None else f"{self.name}:?"
@@ -81,8 +119,8 @@ class ArtifactRef(Record):
 class ModelRef(Record):
     """A reference to one model version."""
 
-    name: str
-    version: int | None = None
+    name: Name
+    version: int | None = Field(default=None, ge=0)
 
 
 class CodeRef(Record):
@@ -106,17 +144,17 @@ class CacheComponents(Record):
 class StepRecord(Record):
     """One step of a run."""
 
-    name: str
+    name: Name
     status: StepStatus
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    upstream: list[str] = Field(default_factory=list, description="names of steps it depends on")
+    upstream: list[Name] = Field(default_factory=list, description="names of steps it depends on")
     parameters: dict[str, Any] = Field(default_factory=dict)
-    inputs: dict[str, ArtifactRef] = Field(default_factory=dict)
-    outputs: dict[str, ArtifactRef] = Field(default_factory=dict)
+    inputs: dict[Name, ArtifactRef] = Field(default_factory=dict)
+    outputs: dict[Name, ArtifactRef] = Field(default_factory=dict)
     cache_key: str | None = None
     cache_components: CacheComponents | None = None
-    cached_from: str | None = Field(default=None, description="run id the outputs came from")
+    cached_from: Id | None = Field(default=None, description="run id the outputs came from")
     rerun_reasons: list[str] = Field(default_factory=list, description="why the cache missed")
     log: DvcPointer | None = None
     error: ErrorInfo | None = None
@@ -138,14 +176,14 @@ class RunRecord(Record):
     """One pipeline run: written to ``runs/<xx>/<id>.json`` once, when it ends."""
 
     schema_: int = Field(default=SCHEMA, alias="schema")
-    id: str
-    pipeline: str
+    id: Id
+    pipeline: Name
     status: RunStatus
     started_at: datetime
     finished_at: datetime | None = None
     code: CodeRef = Field(default_factory=CodeRef)
     parameters: dict[str, Any] = Field(default_factory=dict)
-    stack: str = "local"
+    stack: Name = "local"
     orchestrator: str = "local"
     tags: list[str] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
@@ -169,15 +207,15 @@ class ArtifactVersionRecord(Record):
     """One stored value: ``artifacts/<name>/<bucket>/<version>.json``."""
 
     schema_: int = Field(default=SCHEMA, alias="schema")
-    id: str
-    name: str
-    version: int
-    type: str = Field(description="qualified Python type of the value")
-    materializer: str = Field(description="qualified class name of the materializer")
+    id: Id
+    name: Name
+    version: int = Field(ge=0)
+    type: Dotted = Field(description="qualified Python type of the value")
+    materializer: Dotted = Field(description="qualified class name of the materializer")
     pointer: DvcPointer
-    run_id: str | None = None
-    step: str | None = None
-    output: str | None = None
+    run_id: Id | None = None
+    step: Name | None = None
+    output: Name | None = None
     created_at: datetime
     metadata: dict[str, Any] = Field(default_factory=dict)
     is_model_artifact: bool = False
@@ -195,16 +233,16 @@ class ModelVersionRecord(Record):
     """One model version: ``models/<name>/<bucket>/<version>.json``."""
 
     schema_: int = Field(default=SCHEMA, alias="schema")
-    id: str
-    name: str
-    version: int
-    run_id: str | None = None
-    pipeline: str | None = None
+    id: Id
+    name: Name
+    version: int = Field(ge=0)
+    run_id: Id | None = None
+    pipeline: Name | None = None
     created_at: datetime
     description: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
-    artifacts: dict[str, ArtifactRef] = Field(default_factory=dict, description="data artifacts")
-    model_artifacts: dict[str, ArtifactRef] = Field(default_factory=dict)
+    artifacts: dict[Name, ArtifactRef] = Field(default_factory=dict, description="data artifacts")
+    model_artifacts: dict[Name, ArtifactRef] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
 
 
@@ -220,3 +258,46 @@ def dump_record(record: Record) -> bytes:
 def load_record(cls: type[R], data: bytes | str) -> R:
     """Parse a record of type ``cls`` from JSON bytes."""
     return cls.model_validate_json(data)
+
+
+_KINDS: dict[str, type[Record]] = {
+    "run": RunRecord,
+    "artifact": ArtifactVersionRecord,
+    "model": ModelVersionRecord,
+}
+
+
+def record_at(path: str, data: bytes | str) -> Record:
+    """Validate the record stored at ``path`` on the runs ref (ingest: pull, index rebuild).
+
+    The same schema that wrote it, plus the agreement of the record with where it is stored
+    (``runs/ab/<id>.json`` holds run ``<id>``; ``artifacts/<name>/0/<n>.json`` holds version
+    ``n`` of ``<name>``), so a record cannot pose as another.
+
+    Raises:
+        InvalidRecordError: the path is not a record path, or the record is malformed.
+    """
+    parsed = parse_record_path(path)
+    if parsed is None:
+        raise InvalidRecordError(path, "not a record path")
+    kind, key, sub = parsed
+    try:
+        record = _KINDS[kind].model_validate_json(data)
+    except pydantic.ValidationError as exc:
+        raise InvalidRecordError(path, _describe(exc)) from exc
+    if isinstance(record, RunRecord):
+        where = run_path(record.id)
+    else:
+        assert isinstance(record, ArtifactVersionRecord | ModelVersionRecord)
+        where = versioned_path(f"{path.split('/')[0]}/{record.name}", record.version)
+    if where != path:
+        raise InvalidRecordError(path, f"the record belongs at {where}, not here")
+    del key, sub
+    return record
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the record"
+    more = exc.error_count() - 1
+    return f"{where}: {first['msg']}" + (f" (and {more} more)" if more else "")

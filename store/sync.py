@@ -20,7 +20,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from store.errors import ArtifactMissingError, GitError, RefConflictError
+from store.errors import (
+    ArtifactMissingError,
+    GitError,
+    InvalidRecordError,
+    InvalidRecordsError,
+    RefConflictError,
+)
 from store.gitobj import MODE_DIR, Git, TreeEntry
 from store.paths import (
     ARTIFACTS_DIR,
@@ -189,6 +195,7 @@ def _integrate(project: Project, theirs: str | None, remote: str) -> _Merge:
             return _Merge("up-to-date", local)
         if local is not None and git.is_ancestor(theirs, local):
             return _Merge("ahead", local)
+        _refuse_invalid(git, local, theirs, remote)
         if local is None or git.is_ancestor(local, theirs):
             result = _Merge("fast-forward", theirs)
         else:
@@ -196,6 +203,32 @@ def _integrate(project: Project, theirs: str | None, remote: str) -> _Merge:
         if git.update_ref(runs.ref, str(result.tip), local, message=f"mlx: sync with {remote}"):
             return result
     raise RefConflictError(f"{runs.ref} kept moving while merging {remote}'s runs; try again")
+
+
+def _refuse_invalid(git: Git, local: str | None, theirs: str, remote: str) -> None:
+    """Validate every record ``theirs`` adds or changes; refuse the whole ref if one is bad.
+
+    Records are data from the wire: each must validate with the schema that wrote it and sit
+    at its own path (:func:`store.records.record_at`), and nothing but records may be on the ref.
+
+    Raises:
+        InvalidRecordsError: the list of bad paths and why; the local ref is not touched.
+    """
+    from store.records import record_at
+
+    if local is None:
+        rows = git.ls_tree(theirs)
+    else:
+        rows = [(p, b) for s, p, b in git.diff_tree(local, theirs) if s != "D"]
+    raws = git.read_blobs(sorted({b for _, b in rows}))
+    problems: list[tuple[str, str]] = []
+    for path, blob in rows:
+        try:
+            record_at(path, raws.get(blob, b""))
+        except InvalidRecordError as exc:
+            problems.append((path, exc.reason))
+    if problems:
+        raise InvalidRecordsError(f"{remote}'s runs ref", problems)
 
 
 def merge_runs(git: Git, ours: str, theirs: str, message: str) -> _Merge:
@@ -369,9 +402,14 @@ def _pointers(git: Git, blobs: Iterable[str]) -> list[DvcPointer]:
     """Pointers of artifact records and step logs in those record blobs (deduplicated)."""
     found: dict[str, DvcPointer] = {}
     for raw in git.read_blobs(sorted(set(blobs))).values():
-        data = json.loads(raw)
-        candidates = [data.get("pointer")] + [s.get("log") for s in data.get("steps") or []]
+        try:  # records already on the ref that are invalid are skipped, never trusted
+            data = json.loads(raw)
+            steps = data.get("steps") or []
+            candidates = [data.get("pointer")] + [s.get("log") for s in steps]
+        except (ValueError, AttributeError, TypeError):
+            continue
         for item in candidates:
             if isinstance(item, dict) and item.get("md5"):
-                found.setdefault(item["md5"], DvcPointer.model_validate(item))
+                with suppress(ValueError):  # pydantic's ValidationError is a ValueError
+                    found.setdefault(item["md5"], DvcPointer.model_validate(item))
     return list(found.values())

@@ -176,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import os
 
         os.chdir(args.cwd)
+    _one_line_warnings()
     try:
         if args.command is None:
             return _open_app()
@@ -195,6 +196,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mlx: unexpected error ({type(exc).__name__}); this is a bug in mlx, "
               "please report it with the traceback above", file=sys.stderr)  # fmt: skip
         return 3
+
+
+def _one_line_warnings() -> None:
+    """Show mlx's own warnings (a skipped record, a rebuilt index) as one ``mlx: warning:`` line."""
+    import warnings
+
+    from store.errors import MlxWarning
+
+    show = warnings.showwarning
+
+    def render(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(category, type) and issubclass(category, MlxWarning):
+            print(f"mlx: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, *args, **kwargs)
+
+    warnings.showwarning = render
 
 
 def _open_app() -> int:

@@ -344,7 +344,7 @@ def test_save_and_load_artifact_outside_a_step(project_dir: Path) -> None:
     assert load_artifact("config", 1) == {"a": 1}
     assert Client().get_artifact_version("config").metadata["source"] == "notebook"
     assert save_artifact({"a": 2}, "config").version == 2
-    with pytest.raises(ValidationError, match=r"artifact name 'bad/name' must use"):
+    with pytest.raises(ValidationError, match=r"artifact name 'bad/name' must not contain '/'"):
         save_artifact(1, "bad/name")
 
 

@@ -44,7 +44,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         live = [
             RunSummary.from_run(r).as_json()
             for r in live_runs(project)
-            if args.pipeline in (None, r["pipeline"])
+            if args.pipeline in (None, r.get("pipeline"))
         ]
         runs = live + runs
     if args.json:
