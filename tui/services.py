@@ -227,31 +227,34 @@ class Services:
         return _promotion().promote(self.project, model, version, stage, force=force)
 
     # -- pipelines -------------------------------------------------------------------------
-    def _discover(self) -> dict[str, Any]:
+    def _discovery(self) -> Any:
         try:
-            from engine.discovery import discover_pipelines  # type: ignore[import-not-found,unused-ignore]
+            from engine import discovery  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
             raise MlxError(f"pipeline discovery is not available: {exc}") from exc
-        return dict(discover_pipelines(self.project))
+        return discovery
 
-    def pipelines(self) -> list[PipelineInfo]:
-        found = self._discover()
+    def pipeline_listing(self) -> tuple[list[PipelineInfo], list[str]]:
+        """Every pipeline that imports, and warnings about modules that do not (as `mlx
+        pipelines` shows them)."""
+        catalog = self._discovery().list_pipelines(self.project)
         out = []
-        for name, pipe in sorted(found.items()):
+        for name, pipe in catalog.pipelines.items():
             params = [
                 ParamInfo(p.name, str(p.annotation), p.default, bool(p.required))
                 for p in pipe.parameter_specs()
             ]
             last = self.project.index.list_runs(pipeline=name, limit=1)
             out.append(PipelineInfo(name, params, last[0] if last else None))
-        return out
+        return out, list(catalog.warnings)
+
+    def pipelines(self) -> list[PipelineInfo]:
+        return self.pipeline_listing()[0]
 
     def validate_parameters(self, pipeline: str, raw: dict[str, str]) -> dict[str, Any]:
         """Typed values, or :class:`store.errors.ValidationError` naming the bad one."""
-        found = self._discover()
-        if pipeline not in found:
-            raise NotFoundError("pipeline", pipeline, found)
-        return dict(found[pipeline].validate_parameters(raw))
+        found = self._discovery().get_pipeline(self.project, pipeline)
+        return dict(found.validate_parameters(raw))
 
     def launch_command(self, pipeline: str, params: dict[str, str]) -> list[str]:
         cmd = [sys.executable, "-m", "tui.cli", "run", pipeline, "--headless", "--events"]

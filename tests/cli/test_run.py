@@ -271,14 +271,15 @@ def test_an_unknown_stack_exits_2_with_did_you_mean(project_dir: Path) -> None:
     _nothing_recorded(project_dir)
 
 
-def test_a_pipeline_module_that_fails_to_import_is_named(project_dir: Path) -> None:
-    (project_dir / "pipelines" / "broken.py").write_text("import math\ndef broken(:\n")
+def test_an_unknown_pipeline_names_modules_that_could_not_be_read(project_dir: Path) -> None:
+    broken = "from engine import pipeline\n\n@pipeline\ndef broken(:\n"
+    (project_dir / "pipelines" / "broken.py").write_text(broken)
 
-    proc = mlx_cli(project_dir, "run", "example", "--headless")
+    proc = mlx_cli(project_dir, "run", "exampel", "--headless")
 
     assert proc.returncode == 2
-    assert "pipelines/broken.py" in proc.stderr
-    assert "SyntaxError" in proc.stderr
+    assert "unknown pipeline 'exampel'" in proc.stderr
+    assert "pipelines/broken.py:4: SyntaxError" in proc.stderr
     _nothing_recorded(project_dir)
 
 

@@ -71,17 +71,20 @@ def _print_outputs(data: dict[str, Any]) -> None:
 
 
 def cmd_pipelines(args: argparse.Namespace) -> int:
-    from engine.discovery import discover_pipelines
+    from engine.discovery import list_pipelines
     from store.project import Project
 
     project = Project.find()
+    catalog = list_pipelines(project)
     rows = []
-    for name, pipe in sorted(discover_pipelines(project).items()):
+    for name, pipe in catalog.pipelines.items():
         params = ", ".join(
             f"{p.name}: {p.annotation}" + ("" if p.required else f" = {p.default!r}")
             for p in pipe.parameter_specs()
         )
         rows.append((name, params or "-", ", ".join(pipe.tags) or "-"))
+    for warning in catalog.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
     if not rows:
         print("no pipelines found in " + ", ".join(project.config.project.pipelines))
         return 0

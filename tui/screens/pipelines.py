@@ -59,7 +59,7 @@ class PipelinesScreen(MlxScreen):
             self.action_refresh()
 
     def action_refresh(self) -> None:
-        self.background(self.services.pipelines, done=self._loaded, group="pipelines")
+        self.background(self.services.pipeline_listing, done=self._listed, group="pipelines")
 
     def on_background_error(self, error: BaseException | None) -> None:
         super().on_background_error(error)
@@ -67,6 +67,12 @@ class PipelinesScreen(MlxScreen):
             from tui.screens.base import describe_error
 
             self.query_one("#pipeline-info", Static).update(describe_error(error))
+
+    def _listed(self, listing: tuple[list[PipelineInfo], list[str]]) -> None:
+        pipelines, warnings = listing
+        for warning in warnings:  # modules that could not be read or imported
+            self.notify(warning, severity="warning", timeout=8)
+        self._loaded(pipelines)
 
     def _loaded(self, pipelines: list[PipelineInfo]) -> None:
         self.pipelines = {p.name: p for p in pipelines}
