@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from store.project import Project
 
 __all__ = [
+    "ARCHIVED",
     "BUILTIN_STAGES",
     "VIRTUAL_STAGES",
     "GateResult",
@@ -39,6 +40,7 @@ __all__ = [
     "load_model_config",
     "load_model_config_at",
     "lookup_metric",
+    "metric_values",
     "model_config_names",
     "model_config_names_at",
     "model_config_repo_path",
@@ -53,6 +55,7 @@ __all__ = [
 ]
 
 VIRTUAL_STAGES = frozenset({"latest"})
+ARCHIVED = "archived"  # where --force moves the previous holder of a stage
 BUILTIN_STAGES = ("production", "staging", "archived")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -224,24 +227,53 @@ def parse_model_config(text: str, label: str) -> ModelConfig:
 
 
 # -- gates and stages ------------------------------------------------------------------------
-def lookup_metric(metrics: Mapping[str, Any], name: str) -> float | None:
-    """A numeric metric by name: a top-level key, else a dotted path into nested tables.
+def metric_values(metadata: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric metrics of a metadata dict, by the name a gate, the app and a PR body use.
 
-    Also looks inside a nested ``metrics`` table, which is where ``log_metadata`` users often
-    put them. Booleans count as 1/0; anything non-numeric counts as missing.
+    The one place that names a metric. Nested tables are flattened into dotted names
+    (``{"eval": {"auc": 1}}`` -> ``eval.auc``), except a top-level ``metrics`` table, whose keys
+    are names of their own (``log_metadata({"metrics": {"acc": 0.9}})`` -> ``acc``); a
+    top-level key wins over the same name inside ``metrics``. Booleans count as 1/0; text,
+    lists and NaN are not metrics.
     """
-    value: Any = metrics.get(name)
-    if value is None and "." in name:
-        value = metrics
-        for part in name.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
-    if value is None and isinstance(metrics.get("metrics"), Mapping):
-        return lookup_metric(metrics["metrics"], name)
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float) and not math.isnan(float(value)):
-        return float(value)
-    return None
+    out: dict[str, float] = {}
+    nested = metadata.get("metrics")
+    for key, value in metadata.items():
+        if key == "metrics" and isinstance(nested, Mapping):
+            continue
+        _flatten_into(out, key, value)
+    if isinstance(nested, Mapping):
+        for name, number in metric_values(nested).items():
+            out.setdefault(name, number)
+    return out
+
+
+def _flatten_into(out: dict[str, float], name: str, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten_into(out, f"{name}.{key}", item)
+    elif isinstance(value, int | float):  # bool is an int: True -> 1.0
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range
+            number = math.copysign(math.inf, value)
+        if not math.isnan(number):
+            out.setdefault(name, number)
+
+
+def lookup_metric(metadata: Mapping[str, Any], name: str) -> float | None:
+    """One metric of ``metadata`` by its :func:`metric_values` name (``None``: missing).
+
+    ``metrics.<name>`` is accepted too, for a metric logged inside the ``metrics`` table.
+    """
+    return _named(metric_values(metadata), name)
+
+
+def _named(values: Mapping[str, float], name: str) -> float | None:
+    if name in values:
+        return values[name]
+    prefix = "metrics."
+    return values.get(name[len(prefix) :]) if name.startswith(prefix) else None
 
 
 def evaluate_gates(gates: Mapping[str, str], metrics: Mapping[str, Any]) -> list[GateResult]:
@@ -249,10 +281,11 @@ def evaluate_gates(gates: Mapping[str, str], metrics: Mapping[str, Any]) -> list
 
     A metric that is missing or not a number fails its gate.
     """
+    values = metric_values(metrics)
     results = []
     for metric, condition in gates.items():
         op, threshold = parse_condition(condition)
-        value = lookup_metric(metrics, metric)
+        value = _named(values, metric)
         passed = value is not None and _OPS[op](value, threshold)
         results.append(GateResult(metric, condition, value, passed))
     return results

@@ -11,6 +11,7 @@ Two ways to land it (``[project] promotion`` in mlx.toml, or ``direct=`` per cal
 The file is edited with tomlkit so comments and layout survive and the diff is the stage
 line(s) only; the result is re-parsed and compared with what we meant to write before anything
 is stored. :func:`preview` computes the same diff and description without side effects.
+This module is the git side; :mod:`store.promotion_body` renders the pull-request description.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ import tomlkit
 
 from store.errors import GateError, GitError, NotFoundError, PromotionError
 from store.models import (
+    ARCHIVED,
     GateResult,
     ModelConfig,
     check_stage,
     evaluate_gates,
     failing_gates,
     load_model_config,
-    lookup_metric,
     model_config_repo_path,
     read_at,
 )
+from store.promotion_body import forced_text, render_body
 from store.records import ModelVersionRecord
 
 if TYPE_CHECKING:
@@ -53,7 +55,6 @@ __all__ = [
     "push_branch",
 ]
 
-ARCHIVED = "archived"
 Mode = Literal["pull-request", "direct"]
 
 
@@ -127,7 +128,7 @@ def preview(
     """
     plan = _plan(project, model, version, stage, force)
     mode = project.config.project.promotion
-    body = _body(project, plan, mode, branch_name(model, version, stage))
+    body = render_body(project, plan, mode, branch_name(model, version, stage))
     return PromotionPreview(
         model, version, stage, plan.diff, body, plan.incumbent, plan.gate_results,
         plan.incumbent not in (None, version) or bool(failing_gates(plan.gate_results)),
@@ -175,7 +176,7 @@ def promote(
     else:
         commit = _commit_direct(project, plan, message)
         branch = project.git.current_branch() or ""
-    body = _body(project, plan, mode, branch)
+    body = render_body(project, plan, mode, branch)
     if body_file is not None:
         Path(body_file).write_text(body, encoding="utf-8")
     return PromotionResult(
@@ -305,16 +306,10 @@ def _commit_message(plan: _Plan) -> str:
     paragraphs = []
     if plan.forced_gates:
         subject += " (forced past failing gates)"
-        paragraphs.append(_forced_text(plan))
+        paragraphs.append(forced_text(plan.forced_gates))
     if plan.archived is not None:
         paragraphs.append(f"Version {plan.archived} moves to {ARCHIVED}.")
     return subject + "".join(f"\n\n{p}" for p in paragraphs) + "\n"
-
-
-def _forced_text(plan: _Plan) -> str:
-    """How a forced promotion is recorded, in the commit message and the PR text alike."""
-    failed = "; ".join(g.describe() for g in plan.forced_gates)
-    return f"Forced with --force: promoted although its gates fail: {failed}."
 
 
 # -- landing ---------------------------------------------------------------------------------
@@ -370,119 +365,3 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.write_text(text, encoding="utf-8")
     os.chmod(tmp, path.stat().st_mode & 0o7777)
     os.replace(tmp, path)
-
-
-# -- pull-request description ----------------------------------------------------------------
-def _body(project: Project, plan: _Plan, mode: str, branch: str) -> str:
-    held = f"currently version {plan.incumbent}" if plan.incumbent else "currently empty"
-    lines = [
-        f"## Promote `{plan.model}` v{plan.version} to `{plan.stage}`",
-        "",
-        f"Stage `{plan.stage}` of model `{plan.model}` ({held}) moves to version "
-        f"**{plan.version}**."
-        + (f" Version {plan.archived} moves to `{ARCHIVED}`." if plan.archived else ""),
-        "",
-        *([f"> **{_forced_text(plan)}**", ""] if plan.forced_gates else []),
-        *_metrics_table(project, plan),
-        "",
-        *_gates_section(plan),
-        "",
-        *_lineage(project, plan.record),
-        "",
-        "### How to land it",
-        "",
-        *_howto(mode, branch),
-    ]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _numeric(metadata: dict[str, Any]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, value in metadata.items():
-        if isinstance(value, dict):
-            for sub, item in _numeric(value).items():
-                out[sub if key == "metrics" else f"{key}.{sub}"] = item
-        elif (number := lookup_metric({key: value}, key)) is not None:
-            out[key] = number
-    return out
-
-
-def _metrics_table(project: Project, plan: _Plan) -> list[str]:
-    cand = _numeric(plan.record.metadata)
-    inc_raw = (
-        project.index.model_version_json(plan.model, plan.incumbent) if plan.incumbent else None
-    )
-    inc = _numeric(inc_raw.get("metadata", {})) if inc_raw else {}
-    names = list(dict.fromkeys([*plan.config.gates, *cand, *inc]))
-    if not names:
-        return ["### Metrics", "", "No metrics were logged for this version."]
-    head = f"v{plan.incumbent}" if plan.incumbent else "none"
-    rows = [
-        "### Metrics",
-        "",
-        f"| metric | candidate v{plan.version} | incumbent {head} | change |",
-    ]
-    rows.append("|---|---:|---:|---:|")
-    for name in names:
-        a, b = cand.get(name), inc.get(name)
-        change = f"{a - b:+.4g}" if a is not None and b is not None else ""
-        rows.append(f"| {name} | {_fmt(a)} | {_fmt(b)} | {change} |")
-    return rows
-
-
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
-
-
-def _gates_section(plan: _Plan) -> list[str]:
-    if not plan.gate_results:
-        return ["### Gates", "", f"No gates are defined in `{plan.repo_path}`."]
-    rows = ["### Gates", "", "| gate | value | result |", "|---|---:|---|"]
-    for g in plan.gate_results:
-        rows.append(
-            f"| `{g.metric} {g.condition}` | {_fmt(g.value)} | {'pass' if g.passed else 'FAIL'} |"
-        )
-    return rows
-
-
-def _lineage(project: Project, record: ModelVersionRecord) -> list[str]:
-    rows = ["### Lineage", ""]
-    if record.run_id:
-        try:
-            run = project.index.run_json(record.run_id)
-        except NotFoundError:
-            rows.append(f"- Run `{record.run_id}` (not on the local runs ref)")
-        else:
-            code = run.get("code") or {}
-            commit = (code.get("commit") or "unknown")[:12]
-            dirty = " (dirty work tree)" if code.get("dirty") else ""
-            rows.append(
-                f"- Run `{run['id']}` of pipeline `{run.get('pipeline')}`, "
-                f"status {run.get('status')}, code commit `{commit}`{dirty}"
-            )
-    for title, refs in (
-        ("Model artifacts", record.model_artifacts),
-        ("Data artifacts", record.artifacts),
-    ):
-        for ref in refs.values():
-            try:
-                art = project.index.artifact_json(ref.name, ref.version)
-                where = f"md5 `{art['pointer']['md5']}`, {art['pointer']['size']} bytes"
-            except NotFoundError:
-                where = "record not on the local runs ref"
-            rows.append(f"- {title}: `{ref.label()}` ({where})")
-    return rows if len(rows) > 2 else [*rows, "No run or artifacts are linked to this version."]
-
-
-def _howto(mode: str, branch: str) -> list[str]:
-    if mode == "direct":
-        return [f"Committed on `{branch or 'HEAD'}`; publish it with `git push` and `mlx push`."]
-    return [
-        "```sh",
-        "mlx push                     # runs ref + artifact bytes, so CI can check them",
-        f"git push origin {branch}",
-        "```",
-        "",
-        "Then open a pull request from that branch; CI runs `mlx promotion check --base <target>`.",
-        f"Or land it without review: `git merge {branch}`.",
-    ]

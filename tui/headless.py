@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from tui.commands._format import GLYPHS, seconds_text
+from tui.format import format_duration, glyph
 
 __all__ = ["EventPrinter", "JsonEventPrinter", "LivePrinter", "write_step_summary"]
 
@@ -38,17 +38,17 @@ class EventPrinter:
         if kind == "step_started":
             return f"  ▶ {event.step} started"
         if kind == "step_cached":
-            return f"  {GLYPHS['cached']} {event.step} cached (from run {event.cached_from[:8]})"
+            return f"  {glyph('cached')} {event.step} cached (from run {event.cached_from[:8]})"
         if kind == "step_finished":
             why = f"  [{'; '.join(event.rerun_reasons)}]" if event.rerun_reasons else ""
-            return f"  {GLYPHS['completed']} {event.step} finished in " \
-                   f"{seconds_text(event.duration)}{why}"  # fmt: skip
+            return f"  {glyph('completed')} {event.step} finished in " \
+                   f"{format_duration(event.duration)}{why}"  # fmt: skip
         if kind == "step_failed":
-            return f"  {GLYPHS['failed']} {event.step} failed: {event.error}"
+            return f"  {glyph('failed')} {event.step} failed: {event.error}"
         if kind == "step_skipped":
-            return f"  {GLYPHS['skipped']} {event.step} skipped (an upstream step failed)"
+            return f"  {glyph('skipped')} {event.step} skipped (an upstream step failed)"
         if kind == "run_finished":
-            return f"run {event.run_id[:8]} {event.status} in {seconds_text(event.duration)}"
+            return f"run {event.run_id[:8]} {event.status} in {format_duration(event.duration)}"
         if kind == "model_promoted":
             return describe_promotion(event)
         return ""
@@ -86,10 +86,10 @@ class LivePrinter:
         for col in ("", "step", "status", "time", "note"):
             table.add_column(col)
         now = time.monotonic()
-        for name, (glyph, status, took, note) in self.rows.items():
+        for name, (mark, status, took, note) in self.rows.items():
             if status == "running":
-                took = seconds_text(now - self.started[name])
-            table.add_row(glyph, name, status, took, note)
+                took = format_duration(now - self.started[name])
+            table.add_row(mark, name, status, took, note)
         return table
 
     def __call__(self, event: Any) -> None:
@@ -100,28 +100,28 @@ class LivePrinter:
             self.live.start()
         elif kind == "step_started":
             self.started[event.step] = time.monotonic()
-            self.rows[event.step] = [GLYPHS["running"], "running", "", ""]
+            self.rows[event.step] = [glyph("running"), "running", "", ""]
         elif kind == "step_cached":
-            self.rows[event.step] = [GLYPHS["cached"], "cached", "",
+            self.rows[event.step] = [glyph("cached"), "cached", "",
                                      f"from run {event.cached_from[:8]}"]  # fmt: skip
         elif kind == "step_finished":
             self.rows[event.step] = [
-                GLYPHS["completed"],
+                glyph("completed"),
                 "completed",
-                seconds_text(event.duration),
+                format_duration(event.duration),
                 "; ".join(event.rerun_reasons),
             ]
         elif kind == "step_failed":
-            self.rows[event.step] = [GLYPHS["failed"], "failed", "", event.error[:80]]
+            self.rows[event.step] = [glyph("failed"), "failed", "", event.error[:80]]
         elif kind == "step_skipped":
-            self.rows[event.step] = [GLYPHS["skipped"], "skipped", "", ""]
+            self.rows[event.step] = [glyph("skipped"), "skipped", "", ""]
         if kind == "model_promoted":
             self.console.print(describe_promotion(event))
         self.live.update(self._render(), refresh=True)
         if kind == "run_finished":
             self.live.stop()
             self.console.print(f"run {event.run_id[:8]} {event.status} in "
-                               f"{seconds_text(event.duration)}")  # fmt: skip
+                               f"{format_duration(event.duration)}")  # fmt: skip
 
 
 def describe_promotion(event: Any) -> str:
@@ -150,7 +150,7 @@ def write_step_summary(run: dict[str, Any]) -> None:
         if s.get("error"):
             note = f"{s['error']['type']}: {s['error']['message']}"
         outputs = ", ".join(f"`{v}`" for v in s["outputs"].values())
-        lines.append(f"| {s['name']} | {GLYPHS.get(s['status'], '')} {s['status']} "
+        lines.append(f"| {s['name']} | {glyph(s['status'])} {s['status']} "
                      f"| {outputs} | {note.replace('|', '/')} |")  # fmt: skip
     with open(path, "a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n\n")

@@ -23,9 +23,11 @@ from typing import Any
 from store.errors import MlxError, NotFoundError
 from store.index import RunSummary
 from store.journal import JournalState, read_journals
+from store.models import metric_values
 from store.paths import journal_dir, live_log_dir
 from store.project import Project
 from store.records import DvcPointer
+from tui.format import parse_time
 
 __all__ = [
     "ParamInfo",
@@ -33,10 +35,6 @@ __all__ = [
     "Services",
     "StackInfo",
     "filter_runs",
-    "format_age",
-    "format_duration",
-    "numeric_metrics",
-    "parse_time",
 ]
 
 PREVIEW_LIMIT = 20 * 1024 * 1024  # bytes: larger artifacts are described, not loaded
@@ -331,38 +329,6 @@ def describe_value(value: Any) -> str:
     return f"{type(value).__module__}.{type(value).__qualname__}\n\n{repr(value)[:2000]}"
 
 
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_age(value: str | None, now: datetime) -> str:
-    when = parse_time(value)
-    if when is None:
-        return "-"
-    seconds = max(0, int((now - when).total_seconds()))
-    for size, unit in ((86400 * 7, "w"), (86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, sec = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    return f"{minutes // 60}h{minutes % 60:02d}m"
-
-
 def run_duration(run: RunSummary, now: datetime) -> float | None:
     start = parse_time(run.started_at)
     end = parse_time(run.finished_at) or (now if run.status == "running" else None)
@@ -399,20 +365,6 @@ def filter_runs(rows: list[RunSummary], query: str) -> list[RunSummary]:
     return [r for r in rows if keep(r)] if query.strip() else list(rows)
 
 
-def numeric_metrics(metadata: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Flatten the numeric leaves of a metadata dict: ``{"metrics.acc": 0.9}``."""
-    out: dict[str, float] = {}
-    for key, value in metadata.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int | float):
-            out[name] = float(value)
-        elif isinstance(value, dict):
-            out.update(numeric_metrics(value, name + "."))
-    return out
-
-
 def _show(value: Any) -> str:
     if value is None:
         return "-"
@@ -432,7 +384,7 @@ def run_facts(run: dict[str, Any]) -> dict[tuple[str, str], str]:
     for key, value in sorted((run.get("parameters") or {}).items()):
         facts[("param", key)] = _show(value)
     for step in run.get("steps") or []:
-        for key, value in numeric_metrics(step.get("metadata") or {}).items():
+        for key, value in metric_values(step.get("metadata") or {}).items():
             facts[("metric", f"{step['name']}.{key}")] = _show(value)
         for key, ref in (step.get("outputs") or {}).items():
             facts[("output", f"{step['name']}.{key}")] = f"{ref['name']}:{ref.get('version')}"
@@ -441,7 +393,7 @@ def run_facts(run: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 def model_facts(version: dict[str, Any]) -> dict[tuple[str, str], str]:
     facts = {("version", "run"): str(version.get("run_id") or "-")[:10]}
-    for key, value in numeric_metrics(version.get("metadata") or {}).items():
+    for key, value in metric_values(version.get("metadata") or {}).items():
         facts[("metric", key)] = _show(value)
     for group in ("artifacts", "model_artifacts"):
         for key, ref in (version.get(group) or {}).items():

@@ -55,7 +55,7 @@ def test_run_prints_plain_progress_lines_on_stderr_when_not_a_tty(project_dir: P
     assert re.search(r"run [0-9a-f]{8} of example on stack local \(3 steps\)", err)
     for name in STEPS:
         assert f"{name} started" in err
-        assert re.search(rf"✓ {name} finished in \d+(ms|\.\ds)", err)
+        assert re.search(rf"✔ {name} finished in \d+(ms|\.\ds)", err)
     assert re.search(r"run [0-9a-f]{8} completed in", err)
     assert "\x1b[" not in err  # no live table / colour codes in a pipe
     assert "scaling 4 numbers by 3" not in proc.stdout + err  # step output goes to its log
@@ -67,7 +67,7 @@ def test_second_identical_run_serves_every_step_from_the_cache(project_dir: Path
     proc = mlx_ok(project_dir, "run", "example", "-p", "factor=3", "--headless")
 
     for name in STEPS:
-        assert f"◎ {name} cached (from run {first['id'][:8]})" in proc.stderr
+        assert f"↺ {name} cached (from run {first['id'][:8]})" in proc.stderr
     second = mlx_json(project_dir, "runs", "list", "--json", "--limit", "1")[0]
     assert second["steps_cached"] == 3 and second["status"] == "completed"
 
@@ -147,8 +147,8 @@ def test_github_step_summary_gets_a_markdown_table_appended(project_dir: Path) -
     assert text.startswith("# earlier job output\n")
     assert f"### mlx run `{first['id'][:8]}` of `example`: completed" in text
     assert text.count("| step | status | outputs | note |") == 2
-    assert "| load_numbers | ✓ completed | `numbers:1` |" in text
-    assert f"| total | ◎ cached | `total:1` | cached from `{first['id'][:8]}` |" in text
+    assert "| load_numbers | ✔ completed | `numbers:1` |" in text
+    assert f"| total | ↺ cached | `total:1` | cached from `{first['id'][:8]}` |" in text
 
 
 def test_github_step_summary_of_a_failed_run_names_the_error(project_dir: Path) -> None:
@@ -162,8 +162,8 @@ def test_github_step_summary_of_a_failed_run_names_the_error(project_dir: Path) 
     assert proc.returncode == 1
     text = summary.read_text()
     assert "of `boom`: failed" in text
-    assert "| explode | ✗ failed |  | RuntimeError: kaboom in explode |" in text
-    assert "| after | – skipped |" in text
+    assert "| explode | ✘ failed |  | RuntimeError: kaboom in explode |" in text
+    assert "| after | ⊘ skipped |" in text
 
 
 def test_a_pipeline_dropped_into_the_pipelines_package_is_found_by_name(project_dir: Path) -> None:
@@ -291,8 +291,8 @@ def test_a_failing_step_exits_1_and_names_the_step_and_its_traceback(project_dir
 
     assert proc.returncode == 1
     err = proc.stderr
-    assert "✗ explode failed: RuntimeError: kaboom in explode" in err
-    assert "– after skipped (an upstream step failed)" in err
+    assert "✘ explode failed: RuntimeError: kaboom in explode" in err
+    assert "⊘ after skipped (an upstream step failed)" in err
     assert "step explode failed:" in err and "Traceback (most recent call last)" in err
     assert 'raise RuntimeError("kaboom in explode")' in err
     assert re.search(r"full log: mlx runs logs [0-9a-f]{8} explode", err)
@@ -309,9 +309,9 @@ def test_a_failed_run_shows_failed_and_skipped_steps_in_runs_show(project_dir: P
 
     assert run["status"] == "failed"
     assert [s["status"] for s in run["steps"]] == ["completed", "failed", "skipped"]
-    assert re.search(r"status\s+✗ failed", shown)
-    assert re.search(r"✗\s+explode\s+failed.*RuntimeError: kaboom in explode", shown)
-    assert re.search(r"–\s+after\s+skipped", shown)
+    assert re.search(r"status\s+✘ failed", shown)
+    assert re.search(r"✘\s+explode\s+failed.*RuntimeError: kaboom in explode", shown)
+    assert re.search(r"⊘\s+after\s+skipped", shown)
     assert "traceback of step explode:" in shown
     assert data["status"] == "failed"
     assert step_by_name(data, "explode")["error"]["type"] == "RuntimeError"

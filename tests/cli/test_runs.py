@@ -85,7 +85,7 @@ def test_list_table_shows_status_id_pipeline_and_cached_steps(history: dict[str,
     assert lines[0].split() == ["STATUS", "ID", "PIPELINE", "STARTED", "DURATION", "STEPS",
                                 "STACK", "COMMIT"]  # fmt: skip
     assert len(lines) == 5
-    assert re.search(rf"✗ failed\s+{history['failed']['id'][:8]}\s+boom", lines[1])
+    assert re.search(rf"✘ failed\s+{history['failed']['id'][:8]}\s+boom", lines[1])
     assert re.search(rf"{history['cached']['id'][:8]}\s+example.*3/3 \(3 cached\)\s+local", out)
 
 
@@ -109,8 +109,8 @@ def test_show_by_prefix_explains_cache_hits_and_reruns(history: dict[str, Any]) 
 
     assert f"run       {changed}" in out
     assert "params    factor=4" in out
-    assert re.search(rf"◎\s+load_numbers\s+cached.*cached from run {fresh[:8]}", out)
-    assert re.search(r"✓\s+scale\s+completed.*scaled=scaled:2\s+re-ran: parameter factor changed",
+    assert re.search(rf"↺\s+load_numbers\s+cached.*cached from run {fresh[:8]}", out)
+    assert re.search(r"✔\s+scale\s+completed.*scaled=scaled:2\s+re-ran: parameter factor changed",
                      out)  # fmt: skip
     assert re.search(r"total\s+completed.*re-ran: input scaled changed", out)
 

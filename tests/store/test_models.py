@@ -13,6 +13,8 @@ from store.models import (
     evaluate_gates,
     load_model_config,
     load_model_config_at,
+    lookup_metric,
+    metric_values,
     model_config_names,
     model_config_names_at,
     parse_condition,
@@ -120,6 +122,24 @@ def test_evaluate_gates_reads_a_nested_metrics_table_and_ignores_text() -> None:
         {"acc": ">= 0.5", "name": "== 1"}, {"metrics": {"acc": 0.7}, "name": "x"}
     )
     assert [r.passed for r in results] == [True, False]
+
+
+def test_metric_values_names_metrics_like_the_gates_do() -> None:
+    metadata = {
+        "metrics": {"acc": 0.9, "loss": 0.1, "cls": {"f1": 0.5}},
+        "loss": 0.2,
+        "eval": {"auc": 1, "note": "x"},
+        "passed": True,
+        "nan": float("nan"),
+        "tags": [1, 2],
+    }
+    values = metric_values(metadata)
+    assert values == {"loss": 0.2, "eval.auc": 1.0, "passed": 1.0, "acc": 0.9, "cls.f1": 0.5}
+    # every name it lists is the name a gate finds it by
+    assert all(lookup_metric(metadata, name) == value for name, value in values.items())
+    assert lookup_metric(metadata, "metrics.acc") == 0.9
+    gates = evaluate_gates({name: ">= 0" for name in values}, metadata)
+    assert [g.value for g in gates] == list(values.values())
 
 
 def test_load_model_config_at_reads_the_committed_version(box: Sandbox) -> None:

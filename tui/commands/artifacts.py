@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from tui.commands._format import ago, print_json, table
+from tui.format import format_age, print_json, table
 
 __all__ = ["cmd_export", "cmd_gc", "cmd_list", "cmd_show"]
 
@@ -62,7 +62,7 @@ def describe_artifact(project: Any, record: dict[str, Any]) -> str:
         f"dvc          md5={pointer.md5} size={pointer.size}"
         + (f" nfiles={pointer.nfiles}" if pointer.nfiles else "")
         + f" ({local})",
-        f"created      {record['created_at']} ({ago(record['created_at'])})",
+        f"created      {record['created_at']} ({format_age(record['created_at'])})",
     ]
     if record.get("run_id"):
         lines.append(f"produced by  run {record['run_id'][:8]} step {record.get('step')} "

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tui.commands._format import ago, print_json, table
+from tui.format import format_age, print_json, table
 
 __all__ = [
     "cmd_check", "cmd_compare", "cmd_list", "cmd_promote", "cmd_pull", "cmd_push",
@@ -46,12 +46,13 @@ def _versions(project: Any, name: str) -> list[dict[str, Any]]:
         raise NotFoundError("model", name, _known_models(project),
                             hint=f"(see `mlx model list`; `mlx model register {name}` "
                             "creates it)")  # fmt: skip
-    return versions
+    return list(versions)
 
 
-def _metrics(version: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in (version.get("metadata") or {}).items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
+def _metrics(version: dict[str, Any]) -> dict[str, float]:
+    from store.models import metric_values
+
+    return metric_values(version.get("metadata") or {})
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -80,7 +81,7 @@ def _version_rows(project: Any, name: str) -> tuple[list[str], list[list[Any]]]:
         metrics = _metrics(v)
         rows.append([f"v{v['version']}", ", ".join(held) or "-",
                      *(f"{metrics[m]:.4g}" if m in metrics else "-" for m in metric_names),
-                     (v.get("run_id") or "-")[:8], ago(v.get("created_at"))])  # fmt: skip
+                     (v.get("run_id") or "-")[:8], format_age(v.get("created_at"))])  # fmt: skip
     return ["VERSION", "STAGES", *(m.upper() for m in metric_names), "RUN", "CREATED"], rows
 
 
@@ -123,18 +124,25 @@ def _version(project: Any, name: str, label: str) -> dict[str, Any]:
     return dict(Model(name, int(number) if number.isdigit() else number).resolve(project).record)
 
 
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def _label(ref: dict[str, Any] | None) -> str:
+    return f"{ref['name']}:{ref['version']}" if ref else "-"
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     project = _project()
     a, b = _version(project, args.name, args.v1), _version(project, args.name, args.v2)
     rows: list[tuple[str, str, str]] = []
-    ma, mb = a.get("metadata") or {}, b.get("metadata") or {}
+    ma, mb = _metrics(a), _metrics(b)
     for key in sorted(set(ma) | set(mb)):
-        rows.append((f"metric {key}", str(ma.get(key, "-")), str(mb.get(key, "-"))))
+        rows.append((f"metric {key}", _number(ma.get(key)), _number(mb.get(key))))
     for kind in ("model_artifacts", "artifacts"):
         ra, rb = a.get(kind) or {}, b.get(kind) or {}
         for key in sorted(set(ra) | set(rb)):
-            label = lambda r: f"{r['name']}:{r['version']}" if r else "-"  # noqa: E731
-            rows.append((f"artifact {key}", label(ra.get(key)), label(rb.get(key))))
+            rows.append((f"artifact {key}", _label(ra.get(key)), _label(rb.get(key))))
     rows.append(("run", (a.get("run_id") or "-")[:8], (b.get("run_id") or "-")[:8]))
     print(table(["", f"v{a['version']}", f"v{b['version']}"], rows))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tui.commands._format import table
+from tui.format import table
 
 __all__ = ["cmd_init", "cmd_stack_list", "cmd_stack_show", "cmd_stack_use"]
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from tui.commands._format import print_json, table
+from tui.format import print_json, table
 
 __all__ = ["cmd_pipelines", "cmd_run", "parse_params"]
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from tui.commands._format import GLYPHS, ago, duration, print_json, table
+from tui.format import format_age, format_duration, glyph, print_json, span, table
 
 __all__ = ["cmd_list", "cmd_logs", "cmd_show", "run_json"]
 
@@ -54,8 +54,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no runs yet; start one with `mlx run PIPELINE`")
         return 0
     body = [
-        (f"{GLYPHS.get(r['status'], '?')} {r['status']}", r["id"][:8], r["pipeline"],
-         ago(r["started_at"]), duration(r["started_at"], r["finished_at"]),
+        (f"{glyph(r['status'])} {r['status']}", r["id"][:8], r["pipeline"],
+         format_age(r["started_at"]), format_duration(span(r["started_at"], r["finished_at"])),
          f"{r['steps_done']}/{r['steps_total']}" + (f" ({r['steps_cached']} cached)"
                                                     if r["steps_cached"] else ""),
          r["stack"] or "-", (r["code_commit"] or "-")[:8] + ("*" if r["dirty"] else ""))
@@ -113,9 +113,9 @@ def describe_run(data: dict[str, Any]) -> str:
     lines = [
         f"run       {data['id']}",
         f"pipeline  {data['pipeline']}",
-        f"status    {GLYPHS.get(data['status'], '?')} {data['status']}",
-        f"started   {data['started_at']} ({ago(data['started_at'])}), "
-        f"took {duration(data['started_at'], data['finished_at'])}",
+        f"status    {glyph(data['status'])} {data['status']}",
+        f"started   {data['started_at']} ({format_age(data['started_at'])}), "
+        f"took {format_duration(span(data['started_at'], data['finished_at']))}",
         f"stack     {data.get('stack')} ({data.get('orchestrator')})",
         f"commit    {code.get('commit') or '(no commit yet)'}"
         + (" with uncommitted changes" if code.get("dirty") else ""),
@@ -136,8 +136,8 @@ def describe_run(data: dict[str, Any]) -> str:
         else:
             note = ""
         outputs = ", ".join(f"{k}={v}" for k, v in s["outputs"].items()) or "-"
-        rows.append((GLYPHS.get(s["status"], "?"), s["name"], s["status"],
-                     duration(s["started_at"], s["finished_at"]), outputs, note))  # fmt: skip
+        took = format_duration(span(s["started_at"], s["finished_at"]))
+        rows.append((glyph(s["status"]), s["name"], s["status"], took, outputs, note))
     lines += ["", table(["", "STEP", "STATUS", "TIME", "OUTPUTS", "NOTE"], rows)]
     if data.get("error") and not any(s["error"] for s in data["steps"]):
         lines += ["", f"error: {data['error']['type']}: {data['error']['message']}"]

@@ -17,10 +17,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.format import format_age, format_size
 from tui.messages import OpenLineage
 from tui.screens.base import MlxScreen
 from tui.screens.export import ExportModal
-from tui.services import format_age
 
 __all__ = ["ArtifactsScreen"]
 
@@ -85,7 +85,8 @@ class ArtifactsScreen(MlxScreen):
             size = int((rec.get("pointer") or {}).get("size", 0))
             table.add_row(
                 f"v{rec['version']}", str(rec.get("type", "?")).rsplit(".", 1)[-1][:14],
-                _size(size), str(rec.get("run_id") or "-")[:8], str(rec.get("step") or "-")[:14],
+                format_size(size), str(rec.get("run_id") or "-")[:8],
+                str(rec.get("step") or "-")[:14],
                 format_age(rec.get("created_at"), now), key=str(rec["version"]),
             )  # fmt: skip
         if self.versions:
@@ -139,11 +140,3 @@ class ArtifactsScreen(MlxScreen):
             path = self.services.project.root / path
         self.background(self.services.export, record, path, group="export",
                         done=lambda out: self.notify(f"exported to {out}", timeout=4))  # fmt: skip
-
-
-def _size(size: int) -> str:
-    for unit in ("B", "K", "M", "G"):
-        if size < 1024:
-            return f"{size}{unit}"
-        size //= 1024
-    return f"{size}T"

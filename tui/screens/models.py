@@ -18,11 +18,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from store.models import metric_values
+from tui.format import format_age
 from tui.messages import OpenRun
 from tui.screens.base import MlxScreen
 from tui.screens.compare import CompareScreen
 from tui.screens.promote import PromoteModal
-from tui.services import format_age, numeric_metrics
 from tui.widgets.metric_chart import MetricChart
 
 __all__ = ["ModelsScreen"]
@@ -100,7 +101,7 @@ class ModelsScreen(MlxScreen):
         self.versions, self.stages = versions, stages
         metrics: list[str] = []
         for version in versions:
-            for key in numeric_metrics(version.get("metadata") or {}):
+            for key in metric_values(version.get("metadata") or {}):
                 if key not in metrics:
                     metrics.append(key)
         self.metrics = metrics
@@ -122,7 +123,7 @@ class ModelsScreen(MlxScreen):
         now = self.services.now()
         for version in reversed(self.versions):
             number = version["version"]
-            values = numeric_metrics(version.get("metadata") or {})
+            values = metric_values(version.get("metadata") or {})
             mark = "•" if number == self.marked else ""
             stage = Text(holders.get(number, ""), style="bold yellow")
             cells: list[Any] = [f"{mark}v{number}", stage]
@@ -140,9 +141,9 @@ class ModelsScreen(MlxScreen):
             return
         metric = self.metrics[self.metric_index]
         points = [
-            (v["version"], numeric_metrics(v.get("metadata") or {})[metric])
+            (v["version"], metric_values(v.get("metadata") or {})[metric])
             for v in self.versions
-            if metric in numeric_metrics(v.get("metadata") or {})
+            if metric in metric_values(v.get("metadata") or {})
         ]
         chart.show(metric, points, {v: s for s, v in self.stages.items()})
 

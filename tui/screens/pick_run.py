@@ -8,9 +8,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.index import RunSummary
+from tui.format import GLYPHS, format_age
 from tui.screens.base import MlxModal
-from tui.services import format_age
-from tui.widgets.runs_table import GLYPHS
 
 __all__ = ["PickRunModal"]
 

@@ -16,11 +16,11 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.format import GLYPHS, format_age
 from tui.messages import LaunchPipeline, OpenRun
 from tui.screens.base import MlxScreen
-from tui.services import PipelineInfo, format_age
+from tui.services import PipelineInfo
 from tui.widgets.run_monitor import RunMonitor
-from tui.widgets.runs_table import GLYPHS
 
 __all__ = ["PipelinesScreen"]
 

@@ -18,8 +18,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Select, Static
 
+from store.models import metric_values
 from tui.screens.base import MlxModal, describe_error
-from tui.services import numeric_metrics
 
 __all__ = ["PromoteModal"]
 
@@ -97,8 +97,8 @@ class PromoteModal(MlxModal):
 
     def _show_metrics(self, stage: str) -> None:
         incumbent = self.stages.get(stage)
-        mine = numeric_metrics(self.versions.get(self.version, {}).get("metadata") or {})
-        theirs = numeric_metrics(self.versions.get(incumbent or -1, {}).get("metadata") or {})
+        mine = metric_values(self.versions.get(self.version, {}).get("metadata") or {})
+        theirs = metric_values(self.versions.get(incumbent or -1, {}).get("metadata") or {})
         text = Text()
         holder = f"v{incumbent}" if incumbent is not None else "nobody"
         text.append(f"{stage}: {holder} → v{self.version}\n", style="bold")

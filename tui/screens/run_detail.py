@@ -18,12 +18,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, Log, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from tui.format import GLYPHS, format_age, format_duration, parse_time
 from tui.messages import CompareRuns, LaunchPipeline, OpenLineage, OpenRun
 from tui.screens.base import MlxScreen
 from tui.screens.pick_run import PickRunModal
-from tui.services import format_age, format_duration, parse_time
 from tui.widgets.dag_list import DagList
-from tui.widgets.runs_table import GLYPHS
 
 __all__ = ["RunDetailScreen"]
 

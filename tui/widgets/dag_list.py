@@ -21,8 +21,8 @@ from textual import events
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tui.services import format_duration, parse_time
-from tui.widgets.runs_table import GLYPHS, forward_late_key
+from tui.format import GLYPHS, format_duration, parse_time
+from tui.widgets.runs_table import forward_late_key
 
 __all__ = ["DagList", "DagRow", "layout"]
 

@@ -26,19 +26,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from store.index import RunSummary
-from tui.services import filter_runs, format_age, format_duration, run_duration
+from tui.format import GLYPHS, format_age, format_duration
+from tui.services import filter_runs, run_duration
 
-__all__ = ["COLUMNS", "GLYPHS", "Column", "RunsTable", "forward_late_key"]
-
-GLYPHS = {
-    "completed": ("✔", "green"),
-    "failed": ("✘", "red"),
-    "crashed": ("✖", "magenta"),
-    "running": ("▶", "yellow"),
-    "cached": ("↺", "cyan"),
-    "skipped": ("⊘", "grey50"),
-    "pending": ("○", "grey50"),
-}
+__all__ = ["COLUMNS", "Column", "RunsTable", "forward_late_key"]
 
 
 @dataclass(frozen=True)
