@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlparse
 from store.errors import (
     ArtifactError,
     ArtifactMissingError,
+    DvcRemoteError,
     MlxError,
     NotFoundError,
     ValidationError,
@@ -181,8 +182,12 @@ class ArtifactStore:
 
     # -- remotes -------------------------------------------------------------------------
 
-    def fetch(self, pointers: Iterable[DvcPointer], remote: str | None = None) -> int:
-        """Download the pointers' missing objects from ``remote``; return how many moved.
+    def fetch(
+        self, pointers: Iterable[DvcPointer], remote: str | None = None, callback: Any = None
+    ) -> int:
+        """Download the pointers' missing objects from ``remote``; return how many pointers.
+
+        ``callback`` (an fsspec ``Callback``) is told of each object transferred.
 
         Raises:
             ArtifactMissingError: some bytes are in neither the cache nor the remote.
@@ -194,20 +199,26 @@ class ArtifactStore:
             return 0
         name = self._remote_name(remote, missing[0])
         odb = self._remote_odb(name)
-        with _wrapped(f"fetching from DVC remote {name!r}"):
+        with _wrapped(f"fetching from DVC remote {name!r}", DvcRemoteError):
             # dvc-data fails outright on a .dir the remote lacks; leave those to the check below.
             his = {_hash_info(p) for p in missing if self._oids(p, odb) is not None}
-            result = transfer(odb, self._cache_odb(), his, shallow=False, cache_odb=odb)
+            extra = {"callback": callback} if callback is not None else {}
+            # its result counts are unreliable with cache_odb: count what arrived instead
+            transfer(odb, self._cache_odb(), his, shallow=False, cache_odb=odb, **extra)
         still = [p.md5 for p in missing if not self.exists(p)]
         if still:
             raise ArtifactMissingError(
                 f"artifact(s) {', '.join(still)} are in neither the local DVC cache nor DVC "
                 f"remote {name!r} ({self._describe(name)}); push them from a machine that has them"
             )
-        return len(result.transferred)
+        return len(missing)
 
-    def push(self, pointers: Iterable[DvcPointer], remote: str | None = None) -> int:
+    def push(
+        self, pointers: Iterable[DvcPointer], remote: str | None = None, callback: Any = None
+    ) -> int:
         """Upload the pointers' objects (a ``.dir`` always with all its entries); return count.
+
+        ``callback`` (an fsspec ``Callback``) is told of each object transferred.
 
         Raises:
             ArtifactMissingError: a pointer's bytes are not fully in the local cache.
@@ -225,21 +236,51 @@ class ArtifactStore:
             return 0
         name = self._remote_name(remote)
         odb = self._remote_odb(name)
-        with _wrapped(f"pushing to DVC remote {name!r}"):
+        with _wrapped(f"pushing to DVC remote {name!r}", DvcRemoteError):
             his = {_hash_info(p) for p in pointers}
-            result = transfer(self._cache_odb(), odb, his, shallow=False)
+            extra = {"callback": callback} if callback is not None else {}
+            result = transfer(self._cache_odb(), odb, his, shallow=False, **extra)
         if result.failed:
-            raise ArtifactError(
+            raise DvcRemoteError(
                 f"{len(result.failed)} object(s) failed to upload to DVC remote {name!r}: "
                 + ", ".join(sorted(str(h.value) for h in result.failed))
             )
         return len(result.transferred)
 
+    def absent_from_remote(
+        self, pointers: Iterable[DvcPointer], remote: str | None = None
+    ) -> list[DvcPointer]:
+        """The pointers whose bytes ``remote`` lacks (a ``.dir`` counts with all its entries).
+
+        One batched existence query; a ``.dir`` manifest is read from the cache, else the remote.
+        """
+        pointers = list(pointers)
+        if not pointers:
+            return []
+        name = self._remote_name(remote)
+        odb = self._remote_odb(name)
+        cache = self._cache_odb()
+        with _wrapped(f"querying DVC remote {name!r}", DvcRemoteError):
+            present = set(odb.oids_exist(sorted({p.md5 for p in pointers})))  # type: ignore[no-untyped-call]
+            needs: dict[str, set[str] | None] = {}
+            for p in pointers:
+                if p.is_dir and p.md5 in present:
+                    needs[p.md5] = self._oids(p, cache) or self._oids(p, odb)
+            entries = set().union(*(n for n in needs.values() if n)) - present
+            if entries:
+                present |= set(odb.oids_exist(sorted(entries)))  # type: ignore[no-untyped-call]
+        absent = []
+        for p in pointers:
+            oids = needs.get(p.md5, {p.md5}) if p.is_dir else {p.md5}
+            if p.md5 not in present or oids is None or not oids <= present:
+                absent.append(p)
+        return absent
+
     def in_remote(self, pointer: DvcPointer, remote: str | None = None) -> bool:
         """Return True when ``remote`` holds the pointer's bytes (a ``.dir`` and all entries)."""
         name = self._remote_name(remote)
         odb = self._remote_odb(name)
-        with _wrapped(f"querying DVC remote {name!r}"):
+        with _wrapped(f"querying DVC remote {name!r}", DvcRemoteError):
             if not odb.exists(pointer.md5):
                 return False
             # The local manifest is cheaper to read; the remote's is the fallback.
@@ -279,9 +320,14 @@ class ArtifactStore:
         url = self.remotes()[name]
         local = _local_path(self._dvc_dir, url)
         if local is not None:  # not memoised, for the same reason as the cache's ODB
+            if not local.is_dir():  # a typo must not silently create a new, empty remote
+                raise DvcRemoteError(
+                    f"DVC remote {name!r} is the directory {local}, which does not exist; "
+                    f"create it or fix the URL (`dvc remote modify {name} url PATH`)"
+                )
             return _local_odb(local)
         if name not in self._remote_odbs:  # memoised: opening a Repo costs 0.3-0.4 s
-            with _wrapped(f"opening DVC remote {name!r} ({url})"):
+            with _wrapped(f"opening DVC remote {name!r} ({url})", DvcRemoteError):
                 self._remote_odbs[name] = self._repo_odb(name)
         return self._remote_odbs[name]
 
@@ -344,7 +390,7 @@ def _object_path(odb: HashFileDB, oid: str) -> str:
 
 
 @contextmanager
-def _wrapped(action: str) -> Iterator[None]:
+def _wrapped(action: str, error: type[ArtifactError] = ArtifactError) -> Iterator[None]:
     """Turn a foreign failure while ``action`` into an :class:`ArtifactError`.
 
     DVC and its filesystems (fsspec, boto, ...) raise many unrelated exception types; at this
@@ -355,7 +401,7 @@ def _wrapped(action: str) -> Iterator[None]:
     except MlxError:
         raise
     except Exception as exc:
-        raise ArtifactError(f"{action} failed: {type(exc).__name__}: {exc}") from exc
+        raise error(f"{action} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _local_path(base: Path, url: str) -> Path | None:

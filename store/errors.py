@@ -12,9 +12,13 @@ inherit a builtin where the meaning matches so callers can catch them naturally:
     │   ├── InvalidRecordError      a record on the runs ref breaks its schema (exit 1)
     │   └── InvalidRecordsError     a fetched runs ref holds invalid records: refused (exit 1)
     ├── GitError                    a git command failed
-    │   └── RefConflictError        a compare-and-swap on a ref kept losing / union conflict
+    │   ├── RefConflictError        a compare-and-swap on a ref kept losing / union conflict
+    │   └── GitRemoteError          a git remote failed or refused (exit 1)   [RemoteError]
     ├── ArtifactError               DVC cache / remote problems
-    │   └── ArtifactMissingError    bytes not in the cache nor the remote
+    │   ├── ArtifactMissingError    bytes not in the cache nor the remote (exit 1)
+    │   │   └── PushRefusedError    a push would publish records whose bytes exist nowhere
+    │   └── DvcRemoteError          a DVC remote failed or does not exist (exit 1) [RemoteError]
+    ├── RemoteError                 base of the two remote failures: network, permissions (exit 1)
     ├── MaterializerError           a materializer failed to save or load a value
     ├── PromotionError              a model promotion was refused
     │   └── GateError               ... because the version fails its gates (exit 1)
@@ -30,8 +34,10 @@ __all__ = [
     "ArtifactError",
     "ArtifactMissingError",
     "ConfigError",
+    "DvcRemoteError",
     "GateError",
     "GitError",
+    "GitRemoteError",
     "InvalidRecordError",
     "InvalidRecordsError",
     "MaterializerError",
@@ -40,7 +46,9 @@ __all__ = [
     "NotFoundError",
     "ProjectNotFoundError",
     "PromotionError",
+    "PushRefusedError",
     "RefConflictError",
+    "RemoteError",
     "RunFailedError",
     "ValidationError",
     "did_you_mean",
@@ -153,6 +161,34 @@ class ArtifactError(MlxError):
 
 class ArtifactMissingError(ArtifactError):
     """An artifact's bytes are neither in the local DVC cache nor in the remote."""
+
+    exit_code = 1
+
+
+class PushRefusedError(ArtifactMissingError):
+    """``mlx push`` refused: records to publish reference bytes that exist nowhere.
+
+    Attributes:
+        missing: the md5s neither in the local cache nor on the DVC remote.
+    """
+
+    def __init__(self, message: str, missing: Iterable[str] = ()) -> None:
+        self.missing = tuple(missing)
+        super().__init__(message)
+
+
+class RemoteError(MlxError):
+    """A git or DVC remote could not be reached, refused, or does not exist (exit 1)."""
+
+    exit_code = 1
+
+
+class GitRemoteError(RemoteError, GitError):
+    """A fetch or push to a git remote failed for another reason than a lost race."""
+
+
+class DvcRemoteError(RemoteError, ArtifactError):
+    """A DVC remote failed (network, permissions) or its local directory does not exist."""
 
 
 class MaterializerError(MlxError):

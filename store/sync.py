@@ -8,41 +8,53 @@
   renumbered after the remote's numbers and every local record pointing at it is rewritten in
   the merge commit, so a version number is never used twice across clones. Any other path
   with two contents is a :class:`RefConflictError`.
-* Push DVC objects first, then the ref, never forced; a rejected push is fetched, merged and
-  retried. ``remote.<r>.push`` is never set (it would silently replace ``push.default``).
+* Push DVC objects first (every object the ref's records reference, incrementally: see
+  :mod:`store.remote_objects`), then the ref, never forced; a push that lost a race (rejected
+  as non-fast-forward, or ``cannot lock ref`` when pushes collide) is fetched, merged and
+  retried after a random backoff. ``remote.<r>.push`` is never set (it would silently replace
+  ``push.default``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import random
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from store.errors import (
     ArtifactMissingError,
     GitError,
+    GitRemoteError,
     InvalidRecordError,
     InvalidRecordsError,
+    PushRefusedError,
     RefConflictError,
 )
-from store.gitobj import MODE_DIR, Git, TreeEntry
+from store.gitobj import MODE_DIR, ZERO, Git, TreeEntry
 from store.paths import (
-    ARTIFACTS_DIR,
-    RUNS_DIR,
     parse_record_path,
     version_of,
     versioned_dir,
     versioned_path,
 )
+from store.publication import tracking_ref
 from store.records import (
     ArtifactVersionRecord,
-    DvcPointer,
     ModelVersionRecord,
     Record,
     RunRecord,
     dump_record,
+)
+from store.remote_objects import (
+    Progress,
+    changed_blobs,
+    complete_remote,
+    pointers_in,
+    transfer_callback,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +64,10 @@ __all__ = ["SyncResult", "merge_runs", "pull", "push", "tracking_ref"]
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 Action = Literal["up-to-date", "fast-forward", "merged", "ahead"]
-_REJECTED = ("[rejected]", "(non-fast-forward)", "(fetch first)")
+_LOST_RACE = (
+    "[rejected]", "(non-fast-forward)", "(fetch first)", "[remote rejected]", "cannot lock ref",
+    "failed to update ref", "incorrect old value", "unable to update local ref",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,24 +94,25 @@ class _Merge:
     renumbered: list[tuple[str, str]] = field(default_factory=list)
 
 
-def tracking_ref(ref: str, remote: str) -> str:
-    """Where ``remote``'s copy of ``ref`` is fetched to: ``refs/remotes/<remote>/mlx/runs``."""
-    return f"refs/remotes/{remote}/{ref.removeprefix('refs/')}"
-
-
 # -- public API ------------------------------------------------------------------------------
 def pull(
     project: Project,
     remote: str = "origin",
     all_objects: bool = False,
     dvc_remote: str | None = None,
+    progress: Progress | None = None,
 ) -> SyncResult:
     """Fetch the remote's runs ref and bring the local one up to date (ff or union merge).
 
     Args:
         all_objects: also fetch every artifact's bytes from the DVC remote (default: lazily,
-            when an artifact is loaded).
+            when an artifact is loaded). Objects the DVC remote lacks are reported in
+            ``objects_missing``, not raised.
         dvc_remote: DVC remote for ``all_objects`` (default: DVC's default remote).
+        progress: told ``(what, done, total)`` while objects move.
+
+    Raises:
+        GitRemoteError: the git remote could not be fetched from.
     """
     before = project.runs.tip()
     theirs = _fetch(project, remote)
@@ -104,12 +120,15 @@ def pull(
     fetched = 0
     missing: tuple[str, ...] = ()
     if all_objects and merged.tip:
-        pointers = _pointers(project.git, _changed_blobs(project.git, None, merged.tip))
+        pointers = pointers_in(project.git, changed_blobs(project.git, None, merged.tip))
         wanted = [p for p in pointers if not project.artifacts.exists(p)]
         if wanted:
+            callback = transfer_callback(progress, "downloading", len(wanted))
             with suppress(ArtifactMissingError):  # report which below, after the rest came
-                fetched = project.artifacts.fetch(wanted, dvc_remote)
-            missing = tuple(p.md5 for p in wanted if not project.artifacts.exists(p))
+                project.artifacts.fetch(wanted, dvc_remote, callback)
+            still = [p for p in wanted if not project.artifacts.exists(p)]
+            fetched = len(wanted) - len(still)
+            missing = tuple(sorted(p.md5 for p in still))
     return SyncResult(
         remote, merged.action, before, merged.tip, theirs,
         renumbered=tuple(merged.renumbered), objects_fetched=fetched, objects_missing=missing,
@@ -117,45 +136,65 @@ def pull(
 
 
 def push(
-    project: Project, remote: str = "origin", dvc_remote: str | None = None, retries: int = 10
+    project: Project,
+    remote: str = "origin",
+    dvc_remote: str | None = None,
+    retries: int = 30,
+    allow_missing: bool = False,
+    progress: Progress | None = None,
 ) -> SyncResult:
-    """Publish the runs ref: DVC objects the remote lacks first, then the ref, never forced.
+    """Publish the runs ref: complete the DVC remote first, then the ref, never forced.
 
-    When the remote moved meanwhile (push rejected), fetch, merge and try again.
+    Every object referenced by a record on the ref to push goes to the DVC remote first
+    (see :mod:`store.remote_objects`), also for records pushed earlier. When the remote moved
+    meanwhile (the push lost a race), fetch, merge and try again after a random backoff.
+
+    Args:
+        allow_missing: push the ref even when records reference bytes that are neither in the
+            local cache nor on the DVC remote (they are still listed in ``objects_missing``).
 
     Raises:
-        ArtifactError: the DVC push failed (the ref is then not pushed).
-        GitError: git push failed for another reason than a moved remote ref.
+        PushRefusedError: records to publish reference bytes that exist nowhere (nothing was
+            pushed to git); pass ``allow_missing`` to push anyway.
+        DvcRemoteError: the DVC remote failed or does not exist (the ref is then not pushed).
+        GitRemoteError: git push/fetch failed for another reason than a lost race.
         RefConflictError: the histories conflict, or the remote kept moving.
     """
-    git, ref = project.git, project.runs.ref
+    ref = project.runs.ref
     before = project.runs.tip()
     renumbered: list[tuple[str, str]] = []
-    pushed_objects = 0
-    missing: set[str] = set()
+    uploaded = 0
+    missing: tuple[str, ...] = ()
     for attempt in range(1, retries + 1):
         theirs = _fetch(project, remote)
         merged = _integrate(project, theirs, remote)
         renumbered += merged.renumbered
         local = merged.tip
-        if local is None or local == theirs:
-            return SyncResult(
-                remote, merged.action, before, local, theirs, renumbered=tuple(renumbered),
-                objects_pushed=pushed_objects, objects_missing=tuple(sorted(missing)),
-                attempts=attempt,
-            )  # fmt: skip
-        pointers = _pointers(git, _changed_blobs(git, theirs, local))
-        have = [p for p in pointers if project.artifacts.exists(p)]
-        missing |= {p.md5 for p in pointers if p not in have}
-        if have:
-            pushed_objects += project.artifacts.push(have, dvc_remote)
-        if _push_ref(git, remote, ref):
-            git.run("update-ref", tracking_ref(ref, remote), local)
-            return SyncResult(
-                remote, merged.action, before, local, local, pushed=True,
-                renumbered=tuple(renumbered), objects_pushed=pushed_objects,
-                objects_missing=tuple(sorted(missing)), attempts=attempt,
-            )  # fmt: skip
+        if local is None:
+            return SyncResult(remote, merged.action, before, local, theirs, attempts=attempt)
+        done = complete_remote(project, local, theirs, dvc_remote, progress)
+        uploaded += done.uploaded
+        missing = tuple(sorted(p.md5 for p in done.missing))
+        if done.blocking and not allow_missing:
+            raise PushRefusedError(
+                f"refusing to push {ref} to {remote}: {len(done.blocking)} object(s) its "
+                "records reference are neither in the local DVC cache nor on the DVC remote: "
+                + ", ".join(done.blocking)
+                + "; push from a clone that still has them, or pass --allow-missing to publish "
+                "the records without their bytes",
+                done.blocking,
+            )
+        result = partial(
+            SyncResult, remote, merged.action, before, local, renumbered=tuple(renumbered),
+            objects_pushed=uploaded, objects_missing=missing, attempts=attempt,
+        )  # fmt: skip
+        if local == theirs:
+            return result(remote_tip=theirs)
+        if _push_ref(project.git, remote, ref):
+            old = theirs or ZERO  # CAS: a concurrent fetch may already know a newer tip
+            project.git.run_ok("update-ref", tracking_ref(ref, remote), local, old)
+            return result(remote_tip=local, pushed=True)
+        time.sleep(random.uniform(0.05, 0.1 + min(0.05 * 2**attempt, 2.0)))  # backoff + jitter
     raise RefConflictError(
         f"{remote} kept moving {ref}: gave up after {retries} push attempts; try again"
     )
@@ -166,22 +205,36 @@ def _fetch(project: Project, remote: str) -> str | None:
     """Fetch the remote's mlx refs into the tracking namespace; the tracking tip or None."""
     ref = project.runs.ref
     spec = f"+{ref}:{tracking_ref(ref, remote)}"
-    if ref.startswith("refs/mlx/"):
-        spec = f"+refs/mlx/*:refs/remotes/{remote}/mlx/*"  # a glob: no error when absent
-    elif not project.git.run("ls-remote", remote, ref).strip():
-        return None
-    project.git.run("fetch", "--quiet", "--no-tags", "--prune", remote, spec)
+    for attempt in range(1, 11):
+        try:
+            if not ref.startswith("refs/mlx/"):
+                if not project.git.run("ls-remote", remote, ref).strip():
+                    return None
+            else:
+                spec = f"+refs/mlx/*:refs/remotes/{remote}/mlx/*"  # a glob: no error when absent
+            project.git.run("fetch", "--quiet", "--no-tags", "--prune", remote, spec)
+            break
+        except GitError as exc:
+            # another mlx process of this clone is fetching into the same tracking refs
+            if attempt < 10 and any(m in str(exc) for m in _LOST_RACE):
+                time.sleep(random.uniform(0.02, 0.05 * attempt))
+                continue
+            raise GitRemoteError(f"could not fetch {ref} from {remote!r}: {exc}") from exc
     return project.git.rev_parse(tracking_ref(ref, remote))
 
 
 def _push_ref(git: Git, remote: str, ref: str) -> bool:
-    """``git push REMOTE REF:REF`` (never forced); False when rejected as non-fast-forward."""
+    """``git push REMOTE REF:REF`` (never forced); False when it lost a race to another push.
+
+    Lost races show up as a non-fast-forward rejection, or, when two pushes reach the remote
+    at the same moment, as ``[remote rejected] ... cannot lock ref``.
+    """
     try:
         git.run("push", remote, f"{ref}:{ref}")  # not --quiet: the status line tells why
     except GitError as exc:
-        if any(marker in str(exc) for marker in _REJECTED):
+        if any(marker in str(exc) for marker in _LOST_RACE):
             return False
-        raise
+        raise GitRemoteError(f"could not push {ref} to git remote {remote!r}: {exc}") from exc
     return True
 
 
@@ -385,31 +438,3 @@ def _rewrite(
     if json.loads(raw) == data:
         return raw
     return dump_record(cls.model_validate(data))
-
-
-# -- DVC pointers of records -----------------------------------------------------------------
-def _changed_blobs(git: Git, old: str | None, new: str) -> list[str]:
-    """Blob ids of artifact and run records in ``new`` that are not the same in ``old``."""
-    if old is None:
-        rows = [(p, b) for p, b in git.ls_tree(new)]
-    else:
-        rows = [(p, b) for s, p, b in git.diff_tree(old, new) if s != "D"]
-    prefixes = (f"{ARTIFACTS_DIR}/", f"{RUNS_DIR}/")
-    return [b for p, b in rows if p.startswith(prefixes) and p.endswith(".json")]
-
-
-def _pointers(git: Git, blobs: Iterable[str]) -> list[DvcPointer]:
-    """Pointers of artifact records and step logs in those record blobs (deduplicated)."""
-    found: dict[str, DvcPointer] = {}
-    for raw in git.read_blobs(sorted(set(blobs))).values():
-        try:  # records already on the ref that are invalid are skipped, never trusted
-            data = json.loads(raw)
-            steps = data.get("steps") or []
-            candidates = [data.get("pointer")] + [s.get("log") for s in steps]
-        except (ValueError, AttributeError, TypeError):
-            continue
-        for item in candidates:
-            if isinstance(item, dict) and item.get("md5"):
-                with suppress(ValueError):  # pydantic's ValidationError is a ValueError
-                    found.setdefault(item["md5"], DvcPointer.model_validate(item))
-    return list(found.values())

@@ -159,7 +159,10 @@ def _add_model_commands(sub: Any) -> None:
         p.add_argument("remote", nargs="?", default="origin")
         if name == "pull":
             p.add_argument("--all", action="store_true", help="fetch every DVC object now")
-        p.set_defaults(handler=f"tui.commands.models:cmd_{name}")
+        else:
+            p.add_argument("--allow-missing", action="store_true",
+                           help="push even if some referenced bytes exist nowhere")  # fmt: skip
+        p.set_defaults(handler=f"tui.commands.sync:cmd_{name}")
 
 
 def _resolve(spec: str) -> Handler:

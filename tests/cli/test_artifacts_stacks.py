@@ -44,9 +44,9 @@ def test_artifacts_list_gives_names_version_counts_and_latest(made: dict[str, An
     table = mlx_ok(made["root"], "artifacts", "list").stdout
 
     assert listed == [
-        {"name": "numbers", "versions": 1, "latest": 1},
-        {"name": "scaled", "versions": 2, "latest": 2},
-        {"name": "total", "versions": 2, "latest": 2},
+        {"name": "numbers", "versions": 1, "latest": 1, "published": True},
+        {"name": "scaled", "versions": 2, "latest": 2, "published": True},
+        {"name": "total", "versions": 2, "latest": 2, "published": True},
     ]
     assert table.splitlines()[0].split() == ["ARTIFACT", "VERSIONS", "LATEST"]
     assert re.search(r"^scaled\s+2\s+2$", table, re.M)

@@ -99,7 +99,7 @@ def build_template(base: Path) -> Path:
         "add",
         "-d",
         "store",
-        "../../dvc-remote",
+        "../dvc-remote",  # relative to the work tree; DVC stores it relative to .dvc/
         env=env,
     )
     (work / "mlx.toml").write_text('[project]\nname = "demo"\n')

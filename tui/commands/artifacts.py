@@ -24,38 +24,69 @@ def _split(label: str) -> tuple[str, int | None]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from store.project import Project
+    from store.publication import publication
 
     project = Project.find()
     rows = project.index.artifact_names()
+    pub = publication(project)
     if args.json:
-        print_json([{"name": n, "versions": c, "latest": v} for n, c, v in rows])
+        print_json([{"name": n, "versions": c, "latest": v,
+                     "published": pub.artifact_published(n, v)} for n, c, v in rows])  # fmt: skip
         return 0
     if not rows:
-        print("no artifacts yet; they are created by `mlx run PIPELINE`")
+        hint = fresh_clone_hint(project)
+        print("no artifacts yet; they are created by `mlx run PIPELINE`" + hint)
         return 0
-    print(table(["ARTIFACT", "VERSIONS", "LATEST"], rows))
+    print(table(["ARTIFACT", "VERSIONS", "LATEST"],
+                [(n, c, pub.artifact_label(n, v)) for n, c, v in rows]))  # fmt: skip
+    if pub.any_provisional:
+        print(provisional_note(pub))
     return 0
+
+
+def provisional_note(pub: Any) -> str:
+    """The footnote explaining ``*`` after a version number."""
+    return (f"* provisional: not on {pub.remote} yet, the number may change when "
+            f"`mlx push`/`mlx pull` merges with other clones' runs")  # fmt: skip
+
+
+def fresh_clone_hint(project: Any) -> str:
+    """A hint to ``mlx pull`` when this clone has no runs ref yet but has a git remote.
+
+    Cheap on purpose (no network): a fresh ``git clone`` never fetches ``refs/mlx/*``.
+    """
+    from store.publication import default_git_remote
+
+    if project.runs.tip() is not None:
+        return ""
+    remote = default_git_remote(project.git)
+    if remote is None:
+        return ""
+    return f"\nthis clone has no runs yet: fetch your team's with `mlx pull {remote}`"
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from store.project import Project
+    from store.publication import publication
 
     project = Project.find()
     record = project.index.artifact_json(*_split(args.artifact))
+    published = publication(project).artifact_published(record["name"], record["version"])
     if args.json:
-        print_json(record)
+        print_json({**record, "published": published})
         return 0
-    print(describe_artifact(project, record))
+    print(describe_artifact(project, record, published))
     return 0
 
 
-def describe_artifact(project: Any, record: dict[str, Any]) -> str:
+def describe_artifact(project: Any, record: dict[str, Any], published: bool = True) -> str:
     from store.records import DvcPointer
 
     pointer = DvcPointer.model_validate(record["pointer"])
     local = "in local cache" if project.artifacts.exists(pointer) else "not in local cache"
     lines = [
         f"artifact     {record['name']}:{record['version']}"
+        + ("" if published else "*  (provisional: not pushed yet)")
         + ("  (model artifact)" if record.get("is_model_artifact") else ""),
         f"type         {record['type']}",
         f"materializer {record['materializer']}",

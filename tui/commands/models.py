@@ -1,4 +1,4 @@
-"""``mlx model ...``, ``mlx promotion check``, ``mlx push`` and ``mlx pull``."""
+"""``mlx model ...`` and ``mlx promotion check``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 from tui.format import format_age, print_json, table
 
 __all__ = [
-    "cmd_check", "cmd_compare", "cmd_list", "cmd_promote", "cmd_pull", "cmd_push",
-    "cmd_register", "cmd_show", "cmd_versions",
+    "cmd_check", "cmd_compare", "cmd_list", "cmd_promote", "cmd_register", "cmd_show",
+    "cmd_versions",
 ]  # fmt: skip
 
 
@@ -56,22 +56,32 @@ def _metrics(version: dict[str, Any]) -> dict[str, float]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from store.publication import publication
+    from tui.commands.artifacts import fresh_clone_hint, provisional_note
+
     project = _project()
+    pub = publication(project)
     rows = []
     for name in _known_models(project):
         versions = project.index.model_versions(name)
-        stages = ", ".join(f"{s}=v{v}" for s, v in sorted(_stages_of(project, name).items()))
-        rows.append((name, len(versions), f"v{versions[-1]['version']}" if versions else "-",
-                     stages or "-"))  # fmt: skip
+        stages = ", ".join(f"{s}={pub.model_label(name, v)}"
+                           for s, v in sorted(_stages_of(project, name).items()))  # fmt: skip
+        latest = pub.model_label(name, versions[-1]["version"]) if versions else "-"
+        rows.append((name, len(versions), latest, stages or "-"))
     if not rows:
         print("no models yet: `mlx model register NAME`, or run a pipeline with "
-              "model=Model(name=...)")  # fmt: skip
+              "model=Model(name=...)" + fresh_clone_hint(project))  # fmt: skip
         return 0
     print(table(["MODEL", "VERSIONS", "LATEST", "STAGES"], rows))
+    if pub.any_provisional:
+        print(provisional_note(pub))
     return 0
 
 
 def _version_rows(project: Any, name: str) -> tuple[list[str], list[list[Any]]]:
+    from store.publication import publication
+
+    pub = publication(project)
     versions = _versions(project, name)
     stages = _stages_of(project, name)
     metric_names = sorted({m for v in versions for m in _metrics(v)})
@@ -79,7 +89,7 @@ def _version_rows(project: Any, name: str) -> tuple[list[str], list[list[Any]]]:
     for v in reversed(versions):
         held = [s for s, n in stages.items() if n == v["version"]]
         metrics = _metrics(v)
-        rows.append([f"v{v['version']}", ", ".join(held) or "-",
+        rows.append([pub.model_label(name, v["version"]), ", ".join(held) or "-",
                      *(f"{metrics[m]:.4g}" if m in metrics else "-" for m in metric_names),
                      (v.get("run_id") or "-")[:8], format_age(v.get("created_at"))])  # fmt: skip
     return ["VERSION", "STAGES", *(m.upper() for m in metric_names), "RUN", "CREATED"], rows
@@ -106,10 +116,14 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
+    from store.publication import publication
+
     project = _project()
     if args.json:
         stages = _stages_of(project, args.name)
-        print_json([{**v, "stages": sorted(s for s, n in stages.items() if n == v["version"])}
+        pub = publication(project)
+        print_json([{**v, "stages": sorted(s for s, n in stages.items() if n == v["version"]),
+                     "published": pub.model_published(args.name, v["version"])}
                     for v in _versions(project, args.name)])  # fmt: skip
         return 0
     headers, rows = _version_rows(project, args.name)
@@ -204,26 +218,3 @@ def cmd_check(args: argparse.Namespace) -> int:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(text + "\n")
     return 0 if report.ok else 1
-
-
-def cmd_push(args: argparse.Namespace) -> int:
-    from store.sync import push
-
-    result = push(_project(), remote=args.remote)
-    ref = "pushed the runs ref" if result.pushed else "the runs ref was already there"
-    print(f"{args.remote}: pushed {result.objects_pushed} DVC object(s); {ref}")
-    if result.renumbered:
-        print(f"renumbered {len(result.renumbered)} local record(s) that collided with the remote")
-    return 0
-
-
-def cmd_pull(args: argparse.Namespace) -> int:
-    from store.sync import pull
-
-    result = pull(_project(), remote=args.remote, all_objects=args.all)
-    print(f"runs ref from {args.remote}: {result.action}"
-          + (f"; fetched {result.objects_fetched} DVC object(s)" if args.all else
-             "; artifacts are fetched from the DVC remote when first loaded"))  # fmt: skip
-    if result.renumbered:
-        print(f"renumbered {len(result.renumbered)} local record(s) that collided with the remote")
-    return 0

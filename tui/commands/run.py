@@ -51,7 +51,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     record = run_pipeline(project, pipeline, parameters, stack=args.stack,
                           enable_cache=False if args.no_cache else None,
                           on_event=printer)  # fmt: skip
-    data = run_json(record.model_dump(mode="json", by_alias=True))
+    pub = None
+    if args.json:
+        from store.publication import publication
+
+        pub = publication(project)
+    data = run_json(record.model_dump(mode="json", by_alias=True), pub)
     write_step_summary(data)
     if args.json:
         print_json(data)

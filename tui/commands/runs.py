@@ -48,10 +48,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         ]
         runs = live + runs
     if args.json:
-        print_json(runs)
+        from store.publication import publication
+
+        pub = publication(project)
+        print_json([{**r, "published": r["status"] != "running" and pub.run_published(r["id"])}
+                    for r in runs])  # fmt: skip
         return 0
     if not runs:
-        print("no runs yet; start one with `mlx run PIPELINE`")
+        from tui.commands.artifacts import fresh_clone_hint
+
+        print("no runs yet; start one with `mlx run PIPELINE`" + fresh_clone_hint(project))
         return 0
     body = [
         (f"{glyph(r['status'])} {r['status']}", r["id"][:8], r["pipeline"],
@@ -68,11 +74,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_json(run: dict[str, Any]) -> dict[str, Any]:
-    """The stable JSON form of a run for scripts (`runs show --json`, `run --json`)."""
+def run_json(run: dict[str, Any], pub: Any = None) -> dict[str, Any]:
+    """The stable JSON form of a run for scripts (`runs show --json`, `run --json`).
+
+    With ``pub`` (a :class:`store.publication.Publication`), provisional version numbers are
+    marked ``name:4*`` and ``published`` says whether the run record is on the shared remote.
+    """
 
     def label(ref: dict[str, Any]) -> str:
-        return f"{ref['name']}:{ref.get('version') if ref.get('version') is not None else '?'}"
+        version = ref.get("version")
+        mark = pub.artifact_label(ref["name"], version) if pub else None
+        return f"{ref['name']}:{mark or (version if version is not None else '?')}"
 
     steps = []
     for s in run.get("steps", []):
@@ -87,13 +99,18 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
         })  # fmt: skip
     keys = ("id", "pipeline", "status", "started_at", "finished_at", "parameters", "stack",
             "orchestrator", "tags", "code", "model", "error", "host", "user")  # fmt: skip
-    return {**{k: run.get(k) for k in keys}, "steps": steps}
+    data = {**{k: run.get(k) for k in keys}, "steps": steps}
+    if pub is not None:
+        data["published"] = run.get("status") != "running" and pub.run_published(run["id"])
+    return data
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from store.publication import publication
+
     project = _project()
     run = _find_run(project, args.run)
-    data = run_json(run)
+    data = run_json(run, publication(project))
     if args.json:
         print_json(data)
         return 0

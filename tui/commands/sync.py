@@ -1,0 +1,91 @@
+"""``mlx push`` and ``mlx pull``: progress on a terminal, one summary line otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["cmd_pull", "cmd_push", "move_lines", "progress_reporter"]
+
+
+def _project() -> Any:
+    from store.project import Project
+
+    return Project.find()
+
+
+@contextmanager
+def progress_reporter() -> Iterator[Any]:
+    """A ``progress(what, done, total)`` callable drawing rich bars on a terminal, else None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    tasks: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), transient=True) as bars:  # fmt: skip
+
+        def report(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bars.add_task(f"{what} DVC objects", total=total)
+            bars.update(tasks[what], completed=done, total=total)
+
+        yield report
+
+
+def move_lines(moves: Any) -> list[str]:
+    """``model iris v3 -> v6`` for each renumbered record (``(old path, new path)`` pairs)."""
+    from store.paths import parse_record_path, version_of
+
+    lines = []
+    for old, new in moves:
+        kind, name, number = parse_record_path(old) or ("record", old, "")
+        prefix = "v" if kind == "model" else ""
+        lines.append(f"  {kind} {name} {prefix}{number} -> {prefix}{version_of(new)}")
+    return lines
+
+
+def _report_moves(result: Any) -> None:
+    if result.renumbered:
+        print(f"renumbered {len(result.renumbered)} unpublished version(s) after the remote's:")
+        print("\n".join(move_lines(result.renumbered)))
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from store.sync import push
+
+    project = _project()
+    with progress_reporter() as progress:
+        result = push(project, remote=args.remote, allow_missing=args.allow_missing,
+                      progress=progress)  # fmt: skip
+    ref = "pushed the runs ref" if result.pushed else "the runs ref was already there"
+    print(f"{args.remote}: uploaded {result.objects_pushed} DVC object(s); {ref}")
+    _report_moves(result)
+    if result.objects_missing:
+        print(f"warning: {len(result.objects_missing)} referenced object(s) are neither in the "
+              "local cache nor on the DVC remote: " + ", ".join(result.objects_missing),
+              file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from store.sync import pull
+
+    project = _project()
+    with progress_reporter() as progress:
+        result = pull(project, remote=args.remote, all_objects=args.all, progress=progress)
+    print(f"runs ref from {args.remote}: {result.action}"
+          + (f"; fetched {result.objects_fetched} artifact object(s)" if args.all else
+             "; artifacts are fetched from the DVC remote when first loaded"))  # fmt: skip
+    _report_moves(result)
+    if result.objects_missing:
+        print(f"warning: the DVC remote lacks {len(result.objects_missing)} referenced "
+              "object(s): " + ", ".join(result.objects_missing)
+              + "; push them from a clone that has them (`mlx push`)", file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
