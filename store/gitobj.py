@@ -66,6 +66,7 @@ class Git:
         self._batch: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._trees: dict[str, list[TreeEntry]] = {}  # objects are immutable: safe to cache
+        self._author: str | None = None
 
     # -- subprocess ------------------------------------------------------------------------
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
@@ -270,12 +271,29 @@ class Git:
         return self.write_tree(list(entries.values()))
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
-        """Write a commit object with explicit parents and mlx's own identity."""
+        """Write a commit object with explicit parents.
+
+        The author is the user's git identity when one is configured (so a reviewer can see
+        who recorded what on the runs ref), else mlx's own; the committer is always mlx.
+        """
         stamp = f"{int(time.time())} +0000"
         ident = f"{IDENT_NAME} <{IDENT_EMAIL}> {stamp}"
+        author = f"{self.author_ident()} {stamp}"
         lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
-        lines += [f"author {ident}", f"committer {ident}", "", message.rstrip("\n"), ""]
+        lines += [f"author {author}", f"committer {ident}", "", message.rstrip("\n"), ""]
         return self.write_object("commit", "\n".join(lines).encode())
+
+    def author_ident(self) -> str:
+        """``Name <email>`` of the user (``git var GIT_AUTHOR_IDENT``), else mlx's; cached."""
+        if self._author is None:
+            proc = subprocess.run(
+                ["git", "var", "GIT_AUTHOR_IDENT"], cwd=self.cwd, capture_output=True, env=_env()
+            )
+            out = proc.stdout.decode("utf-8", "replace").strip()
+            name, sep, _ = out.rpartition(">")
+            ok = proc.returncode == 0 and sep and "\n" not in name and "<" in name
+            self._author = f"{name}>" if ok else f"{IDENT_NAME} <{IDENT_EMAIL}>"
+        return self._author
 
     def commit_tree_of(self, commit: str) -> str:
         kind, data = self.read_object(commit)

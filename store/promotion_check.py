@@ -5,6 +5,13 @@ request shows) and ``head``. Each stage that is set or changed must name a model
 exists on the runs ref, whose model and data artifacts are in the DVC remote (so a deploy can
 fetch them) and whose metrics pass the model's gates. ``archived`` only needs to exist.
 
+The pull request is not trusted to grade itself: the gates are those of the ``base`` commit's
+TOML (gate changes in the diff are reported, and a version must pass both sets, i.e. the
+stricter applies), and the version record must agree with a completed run record on the runs
+ref: the run exists, produced every linked artifact, and logged the gated metrics with the
+values the version claims. The report names who committed the version record, since anyone
+who can push the runs ref can write one.
+
 The check reads the local runs ref: CI must ``mlx pull`` first (the promotion branch is
 pushed after ``mlx push``, see :func:`store.promotion.push_branch`).
 """
@@ -20,10 +27,12 @@ from store.models import (
     ModelConfig,
     evaluate_gates,
     load_model_config_at,
+    lookup_metric,
     model_config_names_at,
 )
+from store.paths import model_version_path
 from store.promotion import ARCHIVED
-from store.records import ArtifactRef, DvcPointer, ModelVersionRecord
+from store.records import ArtifactRef, DvcPointer, ModelVersionRecord, RunRecord
 
 if TYPE_CHECKING:
     from store.project import Project
@@ -41,6 +50,7 @@ class StageCheck:
     previous: int | None
     problems: tuple[str, ...]
     gate_results: tuple[GateResult, ...] = ()
+    recorded_by: str = ""  # author and commit of the version record on the runs ref
 
     @property
     def ok(self) -> bool:
@@ -74,6 +84,8 @@ class CheckReport:
                 result = "ok" if c.ok else "FAIL: " + "; ".join(c.problems)
                 lines.append(f"| `{c.model}` | `{c.stage}` | {was} → v{c.version} | {result} |")
         for c in self.checks:
+            if c.recorded_by:
+                lines += ["", f"`{c.model}` v{c.version} was recorded by {c.recorded_by}."]
             if c.gate_results:
                 lines += ["", f"Gates of `{c.model}` v{c.version} (`{c.stage}`):"]
                 lines += [
@@ -131,25 +143,51 @@ def check_promotions(
         if new is None:
             notes.append(f"models/{name}.toml is removed")
             continue
+        gates, gate_notes = _gates(project, name, commits[base], new)
+        notes += gate_notes
         before = old.stages if old else {}
         for stage, version in new.stages.items():
             if before.get(stage) != version:
-                checks.append(_check(project, name, stage, version, before.get(stage), new, remote))
+                checks.append(
+                    _check(project, name, stage, version, before.get(stage), gates, remote)
+                )
         notes += [
             f"`{name}`: stage `{s}` is unset (was v{v})"
             for s, v in before.items()
             if s not in new.stages
         ]
-        if old is not None and old.gates != new.gates:
-            notes.append(
-                f"`{name}`: the gates change in this diff ({dict(old.gates)} → {dict(new.gates)})"
-            )
     return CheckReport(base, head, tuple(checks), tuple(errors), tuple(notes))
+
+
+def _gates(
+    project: Project, name: str, base: str, new: ModelConfig
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The gate sets a version must pass: the base commit's, and the head's when they differ.
+
+    Passing both means the stricter of the two applies to every metric; a pull request can
+    add gates but not lower or drop them.
+    """
+    try:
+        at_base = load_model_config_at(project, name, base)
+    except ConfigError as exc:
+        return [dict(new.gates)], [f"`{name}`: the base's model config is unreadable ({exc})"]
+    if at_base is None:
+        note = (
+            f"`{name}` is new in this diff: its gates ({dict(new.gates)}) come from it; review them"
+        )
+        return [dict(new.gates)], [note]
+    if at_base.gates == new.gates:
+        return [dict(at_base.gates)], []
+    note = (
+        f"`{name}`: this diff changes the gates ({dict(at_base.gates)} → {dict(new.gates)}); "
+        "the base's gates still apply (a version must pass both)"
+    )
+    return [dict(at_base.gates), dict(new.gates)], [note]
 
 
 def _check(
     project: Project, name: str, stage: str, version: int, previous: int | None,
-    config: ModelConfig, remote: str | None,
+    gate_sets: list[dict[str, str]], remote: str | None,
 ) -> StageCheck:  # fmt: skip
     raw = project.index.model_version_json(name, version)
     if raw is None:
@@ -158,13 +196,61 @@ def _check(
             "(push it with `mlx push`; CI must `mlx pull` before checking)"
         )
         return StageCheck(name, stage, version, previous, (problem,))
+    author = _recorded_by(project, name, version)
     if stage == ARCHIVED:
-        return StageCheck(name, stage, version, previous, ())
+        return StageCheck(name, stage, version, previous, (), recorded_by=author)
     record = ModelVersionRecord.model_validate(raw)
-    gates = tuple(evaluate_gates(config.gates, record.metadata))
+    gates: list[GateResult] = []
+    for gate_set in gate_sets:
+        gates += [g for g in evaluate_gates(gate_set, record.metadata) if g not in gates]
     problems = [f"gate failed: {g.describe()}" for g in gates if not g.passed]
+    metrics = {metric for gate_set in gate_sets for metric in gate_set}
+    problems += _run_problems(project, record, metrics)
     problems += _artifact_problems(project, record, remote)
-    return StageCheck(name, stage, version, previous, tuple(problems), gates)
+    return StageCheck(name, stage, version, previous, tuple(problems), tuple(gates), author)
+
+
+def _run_problems(project: Project, record: ModelVersionRecord, metrics: set[str]) -> list[str]:
+    """Disagreements between a version record and the completed run that should have made it."""
+    label = f"v{record.version} of {record.name!r}"
+    if record.run_id is None:
+        return [f"{label} names no run: a version must come from a completed run"]
+    try:
+        run = RunRecord.model_validate(project.index.run_json(record.run_id))
+    except NotFoundError:
+        return [f"{label} names run {record.run_id[:12]}, which is not on the runs ref"]
+    if run.id != record.run_id:  # run_json resolves prefixes; a record names the full id
+        return [f"{label} names run {record.run_id!r}, which is not on the runs ref"]
+    problems = []
+    if run.status != "completed":
+        problems.append(f"run {run.id[:12]} of {label} is {run.status}, not completed")
+    if run.model is None or run.model.name != record.name or run.model.version != record.version:
+        problems.append(f"run {run.id[:12]} did not record {label} as its model version")
+    produced = {ref.id for step in run.steps for ref in step.outputs.values()}
+    linked = [*record.model_artifacts.values(), *record.artifacts.values()]
+    problems += [
+        f"artifact {ref.label()} linked to {label} was not produced by run {run.id[:12]}"
+        for ref in linked
+        if ref.id not in produced
+    ]
+    logged = [meta for step in run.steps for meta in (step.model_metadata, step.metadata)]
+    for metric in sorted(metrics):
+        claimed = lookup_metric(record.metadata, metric)
+        if claimed is not None and not any(lookup_metric(m, metric) == claimed for m in logged):
+            problems.append(
+                f"metric {metric} = {claimed} of {label} was not logged by run {run.id[:12]}"
+            )
+    return problems
+
+
+def _recorded_by(project: Project, name: str, version: int) -> str:
+    """``Author <email> in commit abc123`` of the runs-ref commit that added the version record."""
+    path = model_version_path(name, version)
+    out = project.git.run(
+        "log", "--diff-filter=A", "--format=%an <%ae> in commit %h", project.runs.ref, "--",
+        path, check=False,
+    ).strip()  # fmt: skip
+    return out.splitlines()[-1] if out else ""
 
 
 def _artifact_problems(

@@ -188,7 +188,8 @@ def record_run(
     run = RunRecord(
         id=run_id, pipeline=pipeline, status="completed", started_at=datetime.now(UTC),
         finished_at=datetime.now(UTC), code=CodeRef(commit=head, branch="main"),
-        steps=[StepRecord(name="train", status="completed", outputs=refs)],
+        steps=[StepRecord(name="train", status="completed", outputs=refs,
+                          model_metadata=metrics or {})],
         model=ModelRef(name=model) if model else None,
     )  # fmt: skip
     version = None

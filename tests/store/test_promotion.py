@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from _repo_helpers import (
     Sandbox,
     git,
     record_model_version,
+    record_run,
     worktree_state,
 )
 
@@ -313,3 +315,87 @@ def test_push_branch_publishes_the_branch_and_the_runs_ref(box: Sandbox, project
     push_branch(project, str(result.branch))
     assert git(box.origin, "rev-parse", f"refs/heads/{result.branch}") == result.commit
     assert git(box.origin, "rev-parse", "refs/mlx/runs") == project.runs.tip()
+
+
+# -- the check does not trust the pull request ---------------------------------------------
+def _promotion_branch(box: Sandbox, branch: str, stage_line: str, gates: str | None) -> None:
+    """A hand-made pull request: a stage line, and maybe gates rewritten in the same commit."""
+    git(box.work, "checkout", "-qb", branch)
+    text = IRIS_TOML.replace("production = 1", stage_line)
+    if gates is not None:
+        text = text.replace('accuracy = ">= 0.9"', gates)
+    (box.work / "models" / "iris.toml").write_text(text)
+    git(box.work, "commit", "-qam", "promote")
+    git(box.work, "checkout", "-q", "main")
+
+
+@pytest.mark.parametrize(
+    "gates", ['accuracy = ">= 0.1"', "", 'accuracy = ">= 0.1"\nloss = "< 1"'], ids=str
+)
+def test_check_applies_the_base_gates_when_the_pr_lowers_or_drops_them(
+    box: Sandbox, project: Project, gates: str
+) -> None:
+    record_model_version(project, "iris", {"accuracy": 0.5, "loss": 0.2}, seed="weak")
+    push(project)
+    _promotion_branch(box, "lower", "production = 3", gates)
+
+    report = check_branch(box, project, "lower")
+
+    assert not report.ok
+    assert "gate failed: accuracy >= 0.9 (got 0.5)" in report.checks[0].problems
+    assert any("changes the gates" in note for note in report.notes)
+
+
+def test_check_applies_a_stricter_gate_added_by_the_pr(box: Sandbox, project: Project) -> None:
+    push(project)
+    _promotion_branch(box, "stricter", "production = 2", 'accuracy = ">= 0.99"')
+
+    report = check_branch(box, project, "stricter")
+
+    assert report.checks[0].problems == ("gate failed: accuracy >= 0.99 (got 0.95)",)
+
+
+def _forge_version(project: Project, **fields: object) -> None:
+    """A model-version record written straight to the runs ref (no run made it)."""
+    record = {
+        "id": "f" * 32, "name": "iris", "version": 3, "created_at": "2026-01-01T00:00:00Z",
+        "metadata": {"accuracy": 0.99}, "run_id": None, **fields,
+    }  # fmt: skip
+    data = json.dumps(record).encode()
+    project.runs.commit(lambda view: {"models/iris/0/3.json": data}, "forged version")
+
+
+@pytest.mark.parametrize("forgery", ["no run", "other run", "inflated metric", "foreign artifact"])
+def test_check_fails_a_version_record_inconsistent_with_its_run(
+    box: Sandbox, project: Project, forgery: str
+) -> None:
+    real = project.index.model_version_json("iris", 2)
+    assert real is not None
+    other = record_run(project, {"junk": b"junk"}).run
+    junk = project.index.artifact_json("junk", 1)
+    fields = {
+        "no run": {},
+        "other run": {"run_id": other.id},
+        "inflated metric": {"run_id": real["run_id"], "model_artifacts": real["model_artifacts"]},
+        "foreign artifact": {
+            "run_id": real["run_id"], "metadata": real["metadata"],
+            "model_artifacts": {"m": {"id": junk["id"], "name": "junk", "version": 1}},
+        },
+    }[forgery]  # fmt: skip
+    _forge_version(project, **fields)
+    push(project)
+    _promotion_branch(box, "forged", "production = 3", None)
+
+    report = check_branch(box, project, "forged")
+
+    assert not report.ok
+    problems = " | ".join(report.checks[0].problems)
+    expected = {
+        "no run": "names no run",
+        "other run": "did not record v3 of 'iris' as its model version",
+        "inflated metric": "metric accuracy = 0.99 of v3 of 'iris' was not logged by run",
+        "foreign artifact": "artifact junk:1 linked to v3 of 'iris' was not produced by run",
+    }[forgery]
+    assert expected in problems
+    assert report.checks[0].recorded_by.startswith("Test Author <author@example.com> in commit")
+    assert "was recorded by Test Author" in report.markdown()
