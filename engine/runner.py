@@ -8,12 +8,15 @@ it (and why not), journals progress per event under ``.git/mlx/journal`` for liv
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import signal
 import socket
+import threading
 import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -30,7 +33,7 @@ from store.project import Project
 from store.recorder import commit_run, fold_crashed_runs
 from store.records import ArtifactRef, CodeRef, ErrorInfo, ModelRef, RunRecord, StepRecord
 
-__all__ = ["PipelineDefinition", "RunDriver", "run_pipeline"]
+__all__ = ["PipelineDefinition", "RunCancelled", "RunDriver", "run_pipeline"]
 
 EventSink = Callable[[ev.Event], None]
 
@@ -60,6 +63,18 @@ class PipelineDefinition(Protocol):
     def compile(self, parameters: Mapping[str, Any]) -> PipelineSpec: ...
 
 
+class RunCancelled(KeyboardInterrupt):
+    """The run was interrupted (Ctrl-C / SIGINT, or SIGTERM as the app's cancel sends it).
+
+    Raised by :func:`run_pipeline` after the ``cancelled`` record is committed; ``record`` holds
+    it. A ``KeyboardInterrupt``, so scripts stop as they would on any Ctrl-C.
+    """
+
+    def __init__(self, record: RunRecord) -> None:
+        super().__init__(f"run {record.id} cancelled")
+        self.record = record
+
+
 def run_pipeline(
     project: Project,
     pipeline: PipelineDefinition,
@@ -73,6 +88,9 @@ def run_pipeline(
 
     A failing step does not raise: the returned record has ``status == "failed"``. Problems
     found before anything runs (bad parameters, unknown stack) raise :class:`MlxError`.
+    An interrupt (SIGINT, or SIGTERM while steps run) stops the running steps, commits a
+    ``cancelled`` record (finished steps stay reusable by the cache, the rest are ``skipped``)
+    and raises :class:`RunCancelled`.
     """
     fold_crashed_runs(project.runs)
     stack_name = stack or project.active_stack_name()
@@ -85,13 +103,48 @@ def run_pipeline(
     driver.remote = stack_config.artifact_store.remote or None
     driver.start()
     try:
-        orchestrator.run(driver)
-    except BaseException as exc:  # KeyboardInterrupt or an mlx failure: record it, then re-raise
+        with _terminate_as_interrupt():
+            orchestrator.run(driver)
+    except KeyboardInterrupt as exc:
         driver.abort(exc)
+        with _interrupts_ignored():  # a second Ctrl-C must not lose the record
+            record = driver.finish()
+        raise RunCancelled(record) from exc
+    except BaseException as exc:  # an mlx failure: record it, then re-raise
+        driver.abort(exc)
+        driver.finish()
         raise
+    return driver.finish()
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (the app's cancel, a CI timeout) stops the run the way Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
     finally:
-        record = driver.finish()
-    return record
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class RunDriver:
@@ -126,6 +179,7 @@ class RunDriver:
         self.miss_note = ""
         self._consumed_version: int | None = None
         self.error: ErrorInfo | None = None
+        self.cancelled = False
         self.exception: BaseException | None = None  # first failure, for on_failure
         self.journal: Journal | None = None
         self.logs = live_log_dir(project.git.common_dir, self.run_id)
@@ -161,23 +215,37 @@ class RunDriver:
                     )
 
     def abort(self, exc: BaseException) -> None:
-        self.error = ErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__,
-                               traceback=traceback.format_exc())  # fmt: skip
+        """Record why the run stopped early: running steps end, unstarted ones are skipped."""
+        self.cancelled = isinstance(exc, KeyboardInterrupt)
+        running = [n for n, s in self.steps.items() if s.status == "running"]
+        if self.cancelled:
+            during = f" during step {', '.join(running)}" if running else ""
+            self.error = ErrorInfo(
+                type="Cancelled",
+                message=f"cancelled ({exc or 'interrupted'}){during}; finished steps are kept "
+                "for the cache",
+            )
+        else:
+            self.error = ErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__,
+                                   traceback=traceback.format_exc())  # fmt: skip
         now = datetime.now(UTC)
         for name in self.order():
             step = self.steps.get(name)
             if step is None:
                 self.skip(name)
             elif step.status == "running":  # interrupted mid-step
+                status = "cancelled" if self.cancelled else "failed"
                 self.steps[name] = step.model_copy(
-                    update={"status": "failed", "finished_at": now, "error": self.error}
+                    update={"status": status, "finished_at": now, "error": self.error}
                 )
+                self._journal_step(self.steps[name])
 
     def finish(self) -> RunRecord:
         failed = self.error is not None or any(s.status == "failed" for s in self.steps.values())
-        status = "failed" if failed else "completed"
-        hook = self.pipeline.on_failure if failed else self.pipeline.on_success
-        self._hook(hook, self._first_exception() if failed else None)
+        status = "cancelled" if self.cancelled else "failed" if failed else "completed"
+        if not self.cancelled:
+            hook = self.pipeline.on_failure if failed else self.pipeline.on_success
+            self._hook(hook, self._first_exception() if failed else None)
         self._hook(self.pipeline.on_cleanup, None)
         failed_step = next((s for s in self.steps.values() if s.error), None)
         if self.error is None and failed_step is not None and failed_step.error is not None:
@@ -185,8 +253,9 @@ class RunDriver:
                 update={"message": f"step {failed_step.name} failed: {failed_step.error.message}"}
             )
         record = self._record(status, finished=datetime.now(UTC))
+        model_draft = None if self.cancelled else self._model_draft()  # no half-made versions
         committed = commit_run(self.project.runs, record, list(self.drafts.values()),
-                               self._model_draft())  # fmt: skip
+                               model_draft)  # fmt: skip
         if self.journal:
             self.journal.close(remove=True)
         self.project.runs.maintain()

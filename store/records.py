@@ -73,8 +73,8 @@ Md5 = Annotated[str, AfterValidator(_md5)]
 Dotted = Annotated[str, AfterValidator(_dotted)]
 """A qualified Python name, as recorded for types and materializers (never imported as is)."""
 
-RunStatus = Literal["running", "completed", "failed", "crashed"]
-StepStatus = Literal["completed", "cached", "failed", "running", "skipped"]
+RunStatus = Literal["running", "completed", "failed", "crashed", "cancelled"]
+StepStatus = Literal["completed", "cached", "failed", "running", "skipped", "cancelled"]
 SCHEMA = 1
 
 

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p = runs.add_parser("list", help="runs, newest first")
     p.add_argument("--pipeline")
-    p.add_argument("--status", choices=["running", "completed", "failed", "crashed"])
+    p.add_argument("--status", choices=["running", "completed", "failed", "crashed", "cancelled"])
     p.add_argument("--limit", type=int, default=None, help="at most N runs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler="tui.commands.runs:cmd_list")

@@ -33,6 +33,7 @@ GLYPHS: dict[str, tuple[str, str]] = {
     "completed": ("✔", "green"),
     "failed": ("✘", "red"),
     "crashed": ("✖", "magenta"),
+    "cancelled": ("⊗", "magenta"),
     "running": ("▶", "yellow"),
     "cached": ("↺", "cyan"),
     "skipped": ("⊘", "grey50"),

@@ -401,20 +401,20 @@ def intr() -> None:
 """
 
 
-def test_an_interrupted_run_exits_130_and_is_recorded_as_failed(project_dir: Path) -> None:
+def test_an_interrupted_run_exits_130_and_is_recorded_as_cancelled(project_dir: Path) -> None:
     write_pipeline(project_dir, "intr", INTERRUPTED_PIPELINE)
 
     proc = mlx_cli(project_dir, "run", "intr", "--headless")
 
     assert proc.returncode == 130
-    assert "mlx: interrupted" in proc.stderr
+    assert "cancelled; its finished steps are kept for the cache" in proc.stderr
     run = mlx_json(project_dir, "runs", "list", "--json")[0]
-    assert run["status"] == "failed"
+    assert run["status"] == "cancelled"
 
 
 # Regression (found by this suite, fixed since): RunDriver.abort() (engine/runner.py) only skips
 # steps that never started; the step that was executing when the run was interrupted is committed
-# with status 'running' inside a finished (failed) run record
+# with status 'running' inside a finished run record
 def test_an_interrupted_run_leaves_no_step_marked_running(project_dir: Path) -> None:
     write_pipeline(project_dir, "intr", INTERRUPTED_PIPELINE)
     assert mlx_cli(project_dir, "run", "intr", "--headless").returncode == 130
@@ -422,7 +422,8 @@ def test_an_interrupted_run_leaves_no_step_marked_running(project_dir: Path) -> 
 
     run = mlx_json(project_dir, "runs", "show", run_id, "--json")
 
-    assert step_by_name(run, "interrupted")["status"] == "failed"
+    assert step_by_name(run, "interrupted")["status"] == "cancelled"
+    assert step_by_name(run, "last")["status"] == "skipped"
     assert "running" not in [s["status"] for s in run["steps"]]
 
 

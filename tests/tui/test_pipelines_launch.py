@@ -105,6 +105,10 @@ async def test_a_launched_run_can_be_cancelled(services: Services) -> None:
         await _wait(pilot, lambda: session.finished, timeout=20)
         assert session.status == "cancelled"
         assert session.proc is not None and session.proc.returncode is not None
+    record = services.project.index.run_json(session.run_id)  # recorded as cancelled, not crashed
+    assert record["status"] == "cancelled"
+    assert [s["status"] for s in record["steps"]] == ["cancelled"]
+    assert record["error"]["type"] == "Cancelled"
 
 
 async def test_usage_errors_of_the_child_are_reported(services: Services) -> None:

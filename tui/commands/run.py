@@ -25,7 +25,7 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.discovery import get_pipeline
-    from engine.runner import run_pipeline
+    from engine.runner import RunCancelled, run_pipeline
     from store.project import Project
     from tui.commands.runs import run_json
     from tui.headless import EventPrinter, JsonEventPrinter, LivePrinter, write_step_summary
@@ -48,9 +48,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         printer = LivePrinter()
     else:
         printer = EventPrinter()
-    record = run_pipeline(project, pipeline, parameters, stack=args.stack,
-                          enable_cache=False if args.no_cache else None,
-                          on_event=printer)  # fmt: skip
+    try:
+        record = run_pipeline(project, pipeline, parameters, stack=args.stack,
+                              enable_cache=False if args.no_cache else None,
+                              on_event=printer)  # fmt: skip
+    except RunCancelled as cancel:
+        record = cancel.record
     pub = None
     if args.json:
         from store.publication import publication
@@ -62,6 +65,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_json(data)
     elif not args.events:
         _print_outputs(data)
+    if record.status == "cancelled":
+        print(f"mlx: run {record.id[:8]} cancelled; its finished steps are kept for the cache",
+              file=sys.stderr)  # fmt: skip
+        return 130
     return 0 if record.status == "completed" else 1
 
 
