@@ -10,14 +10,17 @@ from engine.caching import CachePolicy
 from engine.client import ArtifactVersionView, Client, PipelineRunView
 from engine.compiler import ExternalArtifact
 from engine.context import StepContext, get_pipeline_context, get_step_context
+from engine.enums import ArtifactType
+from engine.logger import get_logger
 from engine.materializers import BaseMaterializer
 from engine.model import Model, ModelStages, ModelVersionView
-from engine.pipeline import Pipeline, pipeline
+from engine.pipeline import Pipeline, PipelineRunFailedError, pipeline
 from engine.step import ArtifactConfig, BaseStep, Step, step
 from store.errors import MlxError
 
 __all__ = [
     "ArtifactConfig",
+    "ArtifactType",
     "ArtifactVersionView",
     "BaseMaterializer",
     "BaseStep",
@@ -29,9 +32,11 @@ __all__ = [
     "ModelStages",
     "ModelVersionView",
     "Pipeline",
+    "PipelineRunFailedError",
     "PipelineRunView",
     "Step",
     "StepContext",
+    "get_logger",
     "get_pipeline_context",
     "get_step_context",
     "load_artifact",

@@ -65,8 +65,15 @@ def log_metadata(
     infer_artifact: bool = False,
     infer_model: bool = False,
     step_name: str | None = None,
+    artifact_version_id: Any = None,
+    artifact_version: str | int | None = None,
+    model_name: str | None = None,
+    model_version: str | int | None = None,
+    model_version_id: Any = None,
+    step_id: Any = None,
+    run_id_name_or_prefix: Any = None,
 ) -> None:
-    """Attach metadata from inside a step.
+    """Attach metadata from inside a step (ZenML's targets, as far as a run can change them).
 
     Args:
         metadata: JSON-able values.
@@ -74,15 +81,69 @@ def log_metadata(
         infer_artifact: attach to the step's only output.
         infer_model: attach to the model version the run creates (e.g. accuracy).
         step_name: accepted for ZenML compatibility; must be the running step.
+        artifact_version_id: attach to an artifact version made earlier in this run (or an
+            output of this step), e.g. ``Client().get_artifact_version("model").id``.
+        model_name, model_version, model_version_id: attach to the model version this run
+            creates (named or numbered as the pipeline's ``Model``).
+        step_id, run_id_name_or_prefix: the running step / run (records of earlier runs are
+            immutable).
     """
     ctx = current_step_context()
     if ctx is None:
-        raise MlxError("log_metadata() works inside a step while a pipeline runs")
+        raise MlxError(
+            "log_metadata() works inside a step while a pipeline runs: recorded runs, "
+            "artifacts and model versions are immutable"
+        )
     if step_name not in (None, ctx.step_name):
         raise ValidationError(f"log_metadata(step_name={step_name!r}) inside {ctx.step_name!r}")
-    if infer_model:
+    if run_id_name_or_prefix is not None and str(run_id_name_or_prefix) not in (
+        ctx.run_id,
+        ctx.run_name,
+    ):
+        raise ValidationError("log_metadata(run_id_name_or_prefix=...) must be the running run; "
+                              "records of finished runs are immutable")  # fmt: skip
+    if artifact_version_id is not None:
+        _artifact_metadata(ctx, str(artifact_version_id), metadata)
+    elif infer_model or model_name is not None or model_version_id is not None:
+        _check_model(ctx, model_name, model_version, model_version_id)
         ctx.model_metadata.update(metadata)
+    elif artifact_name is not None and artifact_name not in ctx.output_names and (
+            artifact_name in ctx.run_artifacts):  # fmt: skip
+        _artifact_metadata(ctx, ctx.run_artifacts[artifact_name][-1]["id"], metadata)
     elif artifact_name is not None or infer_artifact:
         ctx.add_output_metadata(metadata, artifact_name)
     else:
         ctx.metadata.update(metadata)
+
+
+def _artifact_metadata(ctx: Any, artifact_id: str, metadata: dict[str, Any]) -> None:
+    artifact_id = artifact_id.replace("-", "")
+    made = {d["id"] for drafts in ctx.run_artifacts.values() for d in drafts}
+    if artifact_id not in made:
+        raise ValidationError(
+            f"log_metadata(artifact_version_id={artifact_id!r}): not an artifact version made "
+            "earlier in this run; versions of finished runs are immutable (log metadata from "
+            "the step that makes the artifact)"
+        )
+    ctx.artifact_metadata.setdefault(artifact_id, {}).update(metadata)
+
+
+def _check_model(ctx: Any, name: str | None, version: Any, version_id: Any) -> None:
+    model = ctx.model
+    if model is None:
+        raise ValidationError("log_metadata(infer_model=True): the pipeline has no model=")
+    if not hasattr(model, "set_stage") or hasattr(model, "record"):
+        raise ValidationError(
+            f"log_metadata(infer_model=True): this run uses {model!r} and does not create a "
+            "version; stored versions are immutable. Log it on the run (log_metadata without "
+            "infer_model) or from the pipeline that creates the version"
+        )
+    if name is not None and name != getattr(model, "name", None):
+        raise ValidationError(
+            f"log_metadata(model_name={name!r}): this run's model is {model.name!r}; "
+            "versions made by finished runs are immutable"
+        )
+    labels = {str(getattr(model, "version", "")), str(getattr(model, "number", ""))}
+    if version is not None and str(version) not in labels:
+        raise ValidationError(f"log_metadata(model_version={version!r}): not this run's version")
+    del version_id  # the id of the version being created is not known before the commit

@@ -17,7 +17,15 @@ from store.errors import NotFoundError, ValidationError
 from store.project import Project
 from store.records import RunRecord, StepRecord
 
-__all__ = ["ArtifactVersionView", "Client", "PipelineRunView", "StepRunView"]
+__all__ = [
+    "ArtifactVersionView",
+    "Client",
+    "ModelView",
+    "PipelineRunView",
+    "PipelineView",
+    "StackView",
+    "StepRunView",
+]
 
 
 class StepRunView:
@@ -28,6 +36,7 @@ class StepRunView:
         self.record = record
         self.name = record.name
         self.status = record.status
+        self.config = _RunConfigView(dict(record.parameters))
 
     @cached_property
     def outputs(self) -> dict[str, ArtifactVersionView]:
@@ -52,9 +61,11 @@ class PipelineRunView:
         self.record = record
 
     id = property(lambda self: self.record.id)
-    name = property(lambda self: self.record.pipeline)
-    pipeline = property(lambda self: self.record.pipeline)
+    name = property(lambda self: self.record.name or f"{self.record.pipeline}-{self.record.id[:8]}")
+    pipeline_name = property(lambda self: self.record.pipeline)
+    pipeline = pipeline_name
     status = property(lambda self: self.record.status)
+    config = property(lambda self: _RunConfigView(dict(self.record.parameters)))
 
     @cached_property
     def steps(self) -> dict[str, StepRunView]:
@@ -62,6 +73,11 @@ class PipelineRunView:
 
     def __repr__(self) -> str:
         return f"<run {self.id[:8]} {self.pipeline} {self.status}>"
+
+
+class _RunConfigView:
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        self.parameters = parameters
 
 
 def _artifact_by_id(project: Project, artifact_id: str) -> ArtifactVersionView:
@@ -72,7 +88,9 @@ def _artifact_by_id(project: Project, artifact_id: str) -> ArtifactVersionView:
 
 
 class Client:
-    """Entry point to a project's stored runs, artifacts and models.
+    """Entry point to a project's stored runs, artifacts and models (ZenML's shapes too).
+
+    Lookups that find nothing raise :class:`~store.errors.NotFoundError`, a ``KeyError``.
 
     Args:
         project: the project; by default the one containing the working directory.
@@ -86,44 +104,229 @@ class Client:
 
     # -- artifacts -------------------------------------------------------------------------
     def get_artifact_version(
-        self, name_id_or_prefix: str, version: int | str | None = None
+        self,
+        name_id_or_prefix: Any = None,
+        version: int | str | None = None,
+        *,
+        name: str | None = None,
     ) -> ArtifactVersionView:
-        """An artifact version by name (latest when ``version`` is None)."""
-        name, number = _split_label(name_id_or_prefix, version)
-        return ArtifactVersionView(self.project, self.project.index.artifact_json(name, number))
+        """An artifact version by name (latest when ``version`` is None) or by id.
 
-    def list_artifact_versions(self, name: str | None = None) -> list[ArtifactVersionView]:
+        Inside a step, the latest version of a name includes those made earlier in this run.
+        """
+        key = name if name is not None else name_id_or_prefix
+        if key is None:
+            raise ValidationError("get_artifact_version() needs a name or an id")
+        label, number = _split_label(str(key), version)
+        in_run = _in_run_artifact(label) if number is None else None
+        if in_run is not None:
+            return ArtifactVersionView(self.project, in_run)
+        try:
+            record = self.project.index.artifact_json(label, number)
+            return ArtifactVersionView(self.project, record)
+        except NotFoundError:
+            by_id = self.project.index.artifact_by_id(_hex_id(key))
+            if by_id is None or version is not None:
+                raise
+            return ArtifactVersionView(self.project, by_id)
+
+    def list_artifact_versions(
+        self, name: str | None = None, *, sort_by: str | None = None, size: int | None = None,
+        **_filters: Any,
+    ) -> list[ArtifactVersionView]:  # fmt: skip
         names = [name] if name else [n for n, _, _ in self.project.index.artifact_names()]
-        return [
+        found = [
             ArtifactVersionView(self.project, rec)
             for n in names
             for rec in self.project.index.artifact_versions(n)
         ]
+        if sort_by is not None and sort_by.startswith("desc"):
+            found.reverse()
+        return found[:size] if size is not None else found
 
     def list_artifacts(self) -> list[str]:
         return [n for n, _, _ in self.project.index.artifact_names()]
 
-    # -- runs ------------------------------------------------------------------------------
-    def get_pipeline_run(self, run_id: str) -> PipelineRunView:
-        record = RunRecord.model_validate(self.project.index.run_json(run_id))
+    # -- runs and pipelines ----------------------------------------------------------------
+    def get_pipeline_run(self, name_id_or_prefix: str) -> PipelineRunView:
+        record = RunRecord.model_validate(self.project.index.run_json(str(name_id_or_prefix)))
         return PipelineRunView(self.project, record)
 
+    get_run = get_pipeline_run
+
     def list_pipeline_runs(
-        self, pipeline: str | None = None, status: str | None = None, limit: int | None = None
+        self,
+        pipeline: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        *,
+        pipeline_name: str | None = None,
+        sort_by: str | None = None,
+        size: int | None = None,
+        **_filters: Any,
     ) -> list[PipelineRunView]:
-        rows = self.project.index.list_runs(pipeline=pipeline, status=status, limit=limit)
-        return [self.get_pipeline_run(r.id) for r in rows]
+        """Runs, newest first (``sort_by="asc:created"`` for oldest first)."""
+        rows = self.project.index.list_runs(
+            pipeline=pipeline_name or pipeline, status=status, limit=None
+        )
+        if sort_by is not None and sort_by.startswith("asc"):
+            rows.reverse()
+        count = size if size is not None else limit
+        return [self.get_pipeline_run(r.id) for r in rows[:count]]
 
     def iter_runs(self) -> Iterator[PipelineRunView]:
         for row in self.project.index.list_runs():
             yield self.get_pipeline_run(row.id)
 
-    # -- models ----------------------------------------------------------------------------
-    def get_model_version(self, name: str, version: int | str | None = None) -> Any:
-        """A model version by number, stage name (``production``) or ``latest``."""
-        from engine.model import Model
+    def get_pipeline(self, name_id_or_prefix: str) -> PipelineView:
+        """A pipeline that has runs: ``.name``, ``.runs`` (newest first), ``.last_run``."""
+        names = self.project.index.pipelines()
+        if name_id_or_prefix not in names:
+            raise NotFoundError("pipeline", str(name_id_or_prefix), names,
+                                hint="(pipelines are known once they have run)")  # fmt: skip
+        return PipelineView(self, str(name_id_or_prefix))
 
-        return Model(name=name, version=version).resolve(self.project)
+    def list_pipelines(self, **_filters: Any) -> list[PipelineView]:
+        return [PipelineView(self, n) for n in self.project.index.pipelines()]
+
+    # -- models ----------------------------------------------------------------------------
+    def get_model_version(
+        self,
+        model_name_or_id: str | None = None,
+        model_version_name_or_number_or_id: int | str | None = None,
+        *,
+        name: str | None = None,
+        version: int | str | None = None,
+    ) -> Any:
+        """A model version by number, version name, stage (``production``) or ``latest``."""
+        from engine.model import Model, ModelStages
+
+        model = name or model_name_or_id
+        if model is None:
+            raise ValidationError("get_model_version() needs the model name")
+        wanted = version if version is not None else model_version_name_or_number_or_id
+        if isinstance(wanted, ModelStages):
+            wanted = wanted.value
+        return Model(name=str(model), version=wanted or "latest").resolve(self.project)
+
+    def get_model(self, model_name_or_id: str) -> ModelView:
+        """A model: ``.name``, ``.versions``, ``.latest_version``, stages from its TOML."""
+        names = self.project.index.model_names()
+        if model_name_or_id not in names:
+            raise NotFoundError("model", str(model_name_or_id), names)
+        return ModelView(self, str(model_name_or_id))
+
+    def list_models(self, **_filters: Any) -> list[ModelView]:
+        return [ModelView(self, n) for n in self.project.index.model_names()]
+
+    def list_model_versions(
+        self, model_name_or_id: str | None = None, *, sort_by: str | None = None,
+        size: int | None = None, **_filters: Any,
+    ) -> list[Any]:  # fmt: skip
+        """Versions of a model, oldest first (``sort_by="desc:number"`` for newest first)."""
+        from engine.model import ModelVersionView
+
+        if model_name_or_id is None:
+            raise ValidationError("list_model_versions() needs the model name")
+        rows = self.project.index.model_versions(str(model_name_or_id))
+        views = [ModelVersionView(self.project, r) for r in rows]
+        if sort_by is not None and sort_by.startswith("desc"):
+            views.reverse()
+        return views[:size] if size is not None else views
+
+    # -- stacks ----------------------------------------------------------------------------
+    @property
+    def active_stack(self) -> StackView:
+        """The active stack: ``.name``, ``.orchestrator.flavor``, ``.artifact_store.remote``."""
+        name = self.project.active_stack_name()
+        return StackView(name, self.project.load_stack(name))
+
+    active_stack_model = active_stack
+
+    def activate_stack(self, stack_name_id_or_prefix: str) -> None:
+        """Make a stack the active one in this clone (as ``mlx stack use``)."""
+        self.project.set_active_stack(str(stack_name_id_or_prefix))
+
+    def get_stack(self, name_id_or_prefix: str | None = None) -> StackView:
+        name = name_id_or_prefix or self.project.active_stack_name()
+        return StackView(name, self.project.load_stack(name))
+
+
+class StackView:
+    """A stack as ZenML code reads it."""
+
+    def __init__(self, name: str, config: Any) -> None:
+        self.name = name
+        self.id = name
+        self.config = config
+        self.orchestrator = config.orchestrator
+        self.artifact_store = config.artifact_store
+
+    def __repr__(self) -> str:
+        return f"<stack {self.name}>"
+
+
+class PipelineView:
+    """A pipeline known from its runs."""
+
+    def __init__(self, client: Client, name: str) -> None:
+        self._client = client
+        self.name = name
+        self.id = name
+
+    @property
+    def runs(self) -> list[PipelineRunView]:
+        return self._client.list_pipeline_runs(pipeline_name=self.name)
+
+    @property
+    def last_run(self) -> PipelineRunView:
+        runs = self._client.list_pipeline_runs(pipeline_name=self.name, size=1)
+        if not runs:
+            raise NotFoundError("run of pipeline", self.name)
+        return runs[0]
+
+    @property
+    def last_successful_run(self) -> PipelineRunView:
+        runs = self._client.list_pipeline_runs(pipeline_name=self.name, status="completed",
+                                               size=1)  # fmt: skip
+        if not runs:
+            raise NotFoundError("completed run of pipeline", self.name)
+        return runs[0]
+
+    def __repr__(self) -> str:
+        return f"<pipeline {self.name}>"
+
+
+class ModelView:
+    """A model known from its versions."""
+
+    def __init__(self, client: Client, name: str) -> None:
+        self._client = client
+        self.name = name
+        self.id = name
+
+    @property
+    def versions(self) -> list[Any]:
+        return self._client.list_model_versions(self.name)
+
+    @property
+    def latest_version(self) -> Any:
+        return self._client.get_model_version(self.name, "latest")
+
+    def __repr__(self) -> str:
+        return f"<model {self.name}>"
+
+
+def _in_run_artifact(name: str) -> dict[str, Any] | None:
+    from engine.runtime import current_step_context
+
+    ctx = current_step_context()
+    drafts = ctx.run_artifacts.get(name) if ctx is not None else None
+    return drafts[-1] if drafts else None
+
+
+def _hex_id(key: Any) -> str:
+    return str(key).replace("-", "").lower()
 
 
 def _split_label(name: str, version: int | str | None) -> tuple[str, int | None]:

@@ -72,6 +72,8 @@ class OutputSpec:
     annotation: Any = Any
     is_model_artifact: bool | None = None
     explicit: bool = False  # named with Annotated: the artifact takes this name
+    tags: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] | None = None
 
     def artifact_name(self, pipeline: str, step: str) -> str:
         """Artifact name of this output: its own name, or ``<pipeline>.<step>.<output>``."""
@@ -109,6 +111,7 @@ class StepDefinition(Protocol):
     def on_success(self) -> Callable[..., Any] | None: ...
     @property
     def on_failure(self) -> Callable[..., Any] | None: ...
+    def with_options(self, **options: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,12 @@ class PipelineSpec:
 
     def generations(self) -> list[list[str]]:
         """Topological generations: steps of one generation may run at the same time."""
+        called = {n: k for k, n in enumerate(self.invocations)}
         sorter = graphlib.TopologicalSorter({n: i.upstream for n, i in self.invocations.items()})
         sorter.prepare()
         out = []
         while sorter.is_active():
-            ready = sorted(sorter.get_ready())
+            ready = sorted(sorter.get_ready(), key=called.__getitem__)
             out.append(ready)
             sorter.done(*ready)
         return out
@@ -161,25 +165,41 @@ class PipelineSpec:
 class Compiler:
     """Collects step invocations while a pipeline body runs."""
 
-    def __init__(self, pipeline: str) -> None:
+    def __init__(self, pipeline: str, overrides: Mapping[str, Any] | None = None) -> None:
         self.pipeline = pipeline
         self.invocations: dict[str, StepInvocation] = {}
+        self.overrides = dict(overrides or {})  # invocation name -> StepOverrides (YAML steps:)
 
     def add_step(self, step: StepDefinition, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         after = kwargs.pop("after", None) if "after" not in step.param_types else None
-        kwargs.pop("id", None) if "id" not in step.param_types else None
+        given_id = kwargs.pop("id", None) if "id" not in step.param_types else None
         try:
             bound = step.signature.bind_partial(*args, **kwargs)
         except TypeError as exc:
             raise ValidationError(f"step {step.name!r} called with bad arguments: {exc}") from exc
-        name = self._unique(step.name)
-        values = {**step.parameters, **bound.arguments}
+        name = self._name(step.name, given_id)
+        yaml_params: dict[str, Any] = {}
+        override = self.overrides.get(name)
+        if override is not None:
+            step = step.with_options(**override.options) if override.options else step
+            yaml_params = dict(override.parameters)
+        values = {**step.parameters, **bound.arguments, **yaml_params}
         params: dict[str, Any] = {}
         inputs: dict[str, OutputHandle | ArtifactInput | ExternalArtifact] = {}
         for pname, value in values.items():
+            if pname not in step.param_types:
+                raise ValidationError(
+                    f"step {name!r} has no parameter {pname!r} (configured in the run "
+                    f"configuration of pipeline {self.pipeline!r})"
+                )
             source = as_input(value)
+            sources = as_input_list(value) if source is None else None
+            if pname in yaml_params and (source is not None or sources is not None):
+                raise ValidationError(f"steps.{name}.parameters.{pname}: it is an artifact input")
             if source is not None:
                 inputs[pname] = source
+            elif sources is not None:
+                inputs.update({f"{pname}[{i}]": src for i, src in enumerate(sources)})
             else:
                 params[pname] = validate_value(value, step.param_types[pname], f"{name}.{pname}")
         missing = [
@@ -202,6 +222,17 @@ class Compiler:
         if not handles:
             return None
         return handles[0] if len(handles) == 1 else handles
+
+    def _name(self, base: str, given: Any) -> str:
+        if given is None:
+            return self._unique(base)
+        if not isinstance(given, str) or not given:
+            raise ValidationError(f"step {base!r}: id= must be a non-empty string")
+        if given in self.invocations:
+            raise ValidationError(
+                f"step id {given!r} is used twice in pipeline {self.pipeline!r}; ids are unique"
+            )
+        return given
 
     def _unique(self, base: str) -> str:
         if base not in self.invocations:
@@ -228,15 +259,36 @@ class Compiler:
             raise ValidationError(f"pipeline {self.pipeline!r} calls no step")
         spec = PipelineSpec(self.pipeline, dict(self.invocations))
         try:
-            order = tuple(n for gen in spec.generations() for n in gen)
+            order = call_order(spec)
         except graphlib.CycleError as exc:  # only reachable through after=
             raise ValidationError(f"pipeline {self.pipeline!r} has a cycle: {exc}") from exc
         return PipelineSpec(self.pipeline, spec.invocations, order)
 
 
+def call_order(spec: PipelineSpec) -> tuple[str, ...]:
+    """A topological order where, of the steps ready at once, the one called first goes first.
+
+    This is ZenML's order for a sequential orchestrator (not alphabetical).
+    """
+    import heapq
+
+    called = {n: k for k, n in enumerate(spec.invocations)}
+    sorter = graphlib.TopologicalSorter({n: i.upstream for n, i in spec.invocations.items()})
+    sorter.prepare()
+    ready: list[tuple[int, str]] = []
+    order: list[str] = []
+    while sorter.is_active():
+        for name in sorter.get_ready():
+            heapq.heappush(ready, (called[name], name))
+        _, name = heapq.heappop(ready)
+        order.append(name)
+        sorter.done(name)
+    return tuple(order)
+
+
 @contextmanager
-def compiling(pipeline: str) -> Iterator[Compiler]:
-    compiler = Compiler(pipeline)
+def compiling(pipeline: str, overrides: Mapping[str, Any] | None = None) -> Iterator[Compiler]:
+    compiler = Compiler(pipeline, overrides)
     token = _ACTIVE.set(compiler)
     try:
         yield compiler
@@ -253,6 +305,16 @@ def as_input(value: Any) -> OutputHandle | ArtifactInput | ExternalArtifact | No
         result = to_input()
         return result if isinstance(result, ArtifactInput) else None
     return None
+
+
+def as_input_list(value: Any) -> list[OutputHandle | ArtifactInput | ExternalArtifact] | None:
+    """The sources of a list of step outputs passed as one input (ZenML loads it as a list)."""
+    if not isinstance(value, list | tuple) or not value:
+        return None
+    sources = [as_input(v) for v in value]
+    if any(s is None for s in sources):
+        return None
+    return sources  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=256)
@@ -279,6 +341,8 @@ def validate_value(value: Any, annotation: Any, where: str, *, strict: bool = Tr
     try:
         return adapter.validate_python(value, strict=strict)
     except pydantic.ValidationError as exc:
+        if strict and isinstance(value, str) and "UUID" in repr(annotation):
+            return validate_value(value, annotation, where, strict=False)  # ids are text here
         detail = exc.errors()[0]["msg"]
         expected = getattr(annotation, "__name__", repr(annotation))
         raise ValidationError(

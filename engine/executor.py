@@ -40,6 +40,9 @@ class StepTask:
     inputs: dict[str, dict[str, Any]]  # input name -> artifact version record (JSON form)
     log_path: str
     model: Any = None
+    run_name: str = ""
+    run_parameters: dict[str, Any] = field(default_factory=dict)
+    run_artifacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class StepResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     model_metadata: dict[str, Any] = field(default_factory=dict)
     stage_requests: list[tuple[str, bool]] = field(default_factory=list)
+    artifact_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # by artifact id
     error: ErrorInfo | None = None
     exception: BaseException | None = None  # the step's own exception, for on_failure hooks
     log: dict[str, Any] | None = None
@@ -82,16 +86,20 @@ def execute_step(task: StepTask) -> StepResult:
         parameters=dict(task.parameters),
         model=task.model,
         output_names=[o.name for o in task.step.outputs],
+        run_name=task.run_name,
+        run_parameters=dict(task.run_parameters),
+        run_artifacts=task.run_artifacts,
     )
     result = StepResult(task.name, "completed", started, started)
     with _captured(Path(task.log_path)) as log, step_context(ctx):
         try:
-            args = {k: load_artifact_value(project, v) for k, v in task.inputs.items()}
+            args = _grouped({k: load_artifact_value(project, v) for k, v in task.inputs.items()})
             value = task.step.entrypoint(**task.parameters, **args)
             result.outputs = _store_outputs(project, task, ctx, value)
             result.metadata = dict(ctx.metadata)
             result.model_metadata = dict(ctx.model_metadata)
             result.stage_requests = list(ctx.stage_requests)
+            result.artifact_metadata = dict(ctx.artifact_metadata)
             _call_hook(task.step.on_success, log)
         except Exception as exc:  # noqa: BLE001 - user code failed: record it, fail the step
             trace = traceback.format_exc()
@@ -103,6 +111,21 @@ def execute_step(task: StepTask) -> StepResult:
     result.finished_at = datetime.now(UTC)
     result.log = _store_log(project, Path(task.log_path))
     return result
+
+
+def _grouped(values: dict[str, Any]) -> dict[str, Any]:
+    """Inputs named ``name[0]``, ``name[1]``... (a list of outputs as one input) as one list."""
+    out: dict[str, Any] = {}
+    lists: dict[str, dict[int, Any]] = {}
+    for key, value in values.items():
+        base, bracket, index = key.partition("[")
+        if bracket and index.endswith("]") and index[:-1].isdigit():
+            lists.setdefault(base, {})[int(index[:-1])] = value
+        else:
+            out[key] = value
+    for base, items in lists.items():
+        out[base] = [items[i] for i in sorted(items)]
+    return out
 
 
 def _store_outputs(
@@ -126,14 +149,19 @@ def _store_outputs(
     names = {s.name: s.artifact_name(task.pipeline, task.name) for s in specs}
     values.update(ctx.extra_outputs)
     drafts = {}
+    declared = {s.name: s for s in specs}
     for name, data in values.items():
         materializer = task.step.output_materializers.get(name)
+        spec = declared.get(name)
+        metadata = {**((spec.metadata or {}) if spec else {}), **ctx.output_metadata.get(name, {})}
         drafts[name] = store_value(
             project, data, names.get(name, name), materializer=materializer,
-            run_id=task.run_id, step=task.name, output=name,
-            metadata=ctx.output_metadata.get(name, {}),
+            run_id=task.run_id, step=task.name, output=name, metadata=metadata,
             is_model=_is_model_output(task.step, name),
         )  # fmt: skip
+        tags = [*(spec.tags if spec else ()), *ctx.output_tags.get(name, [])]
+        if tags:
+            drafts[name]["tags"] = list(dict.fromkeys(tags))
     return drafts
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.artifacts import ArtifactVersionView
 from engine.runtime import current_step_context
-from store.errors import NotFoundError, ValidationError
+from store.errors import MlxError, NotFoundError, ValidationError, did_you_mean
 
 if TYPE_CHECKING:
     from store.project import Project
@@ -48,21 +48,54 @@ class Model:
         name: str,
         version: int | str | ModelStages | None = None,
         *,
-        description: str = "",
+        description: str | None = "",
         tags: list[str] | None = None,
-        license: str = "",
+        license: str | None = "",
+        **details: Any,
     ) -> None:
         from store.names import check_name
 
         self.name = check_name("model name", name)
+        unknown = set(details) - _ZENML_DETAILS
+        if unknown:
+            raise ValidationError(
+                f"Model({name!r}): unknown argument {sorted(unknown)[0]!r}"
+                f"{did_you_mean(sorted(unknown)[0], _ZENML_DETAILS)}"
+            )
         self.version = version.value if isinstance(version, ModelStages) else version
-        self.description = description
+        if isinstance(self.version, str) and self.version.isdigit():
+            self.version = int(self.version)
+        self.description = description or ""
         self.tags = list(tags or [])
-        self.license = license
+        self.license = license or ""
+        self.details = {k: v for k, v in details.items() if v is not None}
 
     @property
     def creates_version(self) -> bool:
-        return self.version is None or isinstance(self.version, int)
+        """True when runs make (or add to) a version: no version, a number or a version name.
+
+        A stage (``production``, ``staging``, ``archived``, ``latest``, or a stage listed in
+        ``models/<name>.toml``) means the run *uses* the version holding it instead.
+        """
+        if self.version is None or isinstance(self.version, int):
+            return True
+        return not self._is_stage(str(self.version))
+
+    def _is_stage(self, label: str) -> bool:
+        if label in {s.value for s in ModelStages}:
+            return True
+        from store.models import load_model_config
+        from store.project import Project
+
+        try:
+            return label in load_model_config(Project.find(), self.name).stages
+        except MlxError:
+            return False
+
+    @property
+    def version_name(self) -> str | None:
+        """The version's name when ``version`` is a name (``Model(version="sgd")``)."""
+        return self.version if isinstance(self.version, str) and self.creates_version else None
 
     def __repr__(self) -> str:
         return f"Model(name={self.name!r}, version={self.version!r})"
@@ -80,6 +113,9 @@ class Model:
             return int(versions[-1]["version"])
         if isinstance(self.version, int) or str(self.version).isdigit():
             return int(self.version)
+        named = _named_version(versions, str(self.version))
+        if named is not None:
+            return named
         from store.models import load_model_config
 
         config = load_model_config(project, self.name)
@@ -113,8 +149,21 @@ class Model:
     def _for_step(self, project: Project, run_id: str) -> Any:
         """What ``get_step_context().model`` returns inside a step."""
         if self.creates_version:
-            return self
+            from engine.model_run import InRunModelVersion
+
+            number = self._existing_number(project)
+            return InRunModelVersion.plan(
+                project, self.name, number, self.version_name, self.description, self.tags
+            )
         return self.resolve(project)
+
+    def _existing_number(self, project: Project) -> int | None:
+        """The number of the version this run adds to, when it exists already."""
+        if isinstance(self.version, int):
+            return self.version
+        if self.version_name is None:
+            return None
+        return _named_version(project.index.model_versions(self.name), self.version_name)
 
     def _version_draft(
         self, project: Project, run_id: str, pipeline: str, metadata: dict[str, Any]
@@ -123,7 +172,7 @@ class Model:
             return None
         return {
             "id": uuid.uuid4().hex, "name": self.name,
-            "version": self.version if isinstance(self.version, int) else None,
+            "version": self._existing_number(project), "version_name": self.version_name,
             "run_id": run_id, "pipeline": pipeline,
             "created_at": datetime.now(UTC).isoformat(), "description": self.description,
             "metadata": metadata, "tags": self.tags,
@@ -161,6 +210,17 @@ class Model:
         )
 
 
+_ZENML_DETAILS = frozenset({
+    "audience", "use_cases", "limitations", "trade_offs", "ethics", "save_models_to_registry",
+    "suppress_class_validation_warnings", "model_version_id", "was_created_in_this_run",
+})  # fmt: skip
+
+
+def _named_version(versions: list[dict[str, Any]], label: str) -> int | None:
+    found = [int(v["version"]) for v in versions if v.get("version_name") == label]
+    return found[-1] if found else None
+
+
 class ModelVersionView:
     """One recorded model version."""
 
@@ -169,7 +229,9 @@ class ModelVersionView:
         self.record = record
         self.name: str = record["name"]
         self.number: int = int(record["version"])
-        self.version = self.number
+        self.version: int | str = record.get("version_name") or self.number
+        self.id: str = record.get("id", "")
+        self.model_version_id = self.id
         self.metadata: dict[str, Any] = dict(record.get("metadata", {}))
         self.run_metadata = self.metadata
         self.run_id: str | None = record.get("run_id")

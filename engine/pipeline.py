@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 from engine.caching import CachePolicy
 from engine.compiler import PipelineSpec, compiling, validate_value
 from engine.runtime import PipelineContext, pipeline_context
-from store.errors import ValidationError, did_you_mean
+from store.errors import RunFailedError, ValidationError, did_you_mean
 from store.names import check_name
 
 if TYPE_CHECKING:
-    from engine.client import PipelineRunView
+    pass
 
-__all__ = ["PipelineParameter", "Pipeline", "pipeline"]
+__all__ = ["Pipeline", "PipelineParameter", "PipelineRunFailedError", "pipeline"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,7 +41,7 @@ class PipelineParameter:
 
 
 class Pipeline:
-    """A pipeline definition (immutable; see :meth:`with_options`)."""
+    """A pipeline definition (see :meth:`with_options` for a configured copy)."""
 
     def __init__(
         self,
@@ -51,29 +51,46 @@ class Pipeline:
         enable_cache: bool | None = None,
         cache_policy: CachePolicy | None = None,
         tags: Sequence[str] = (),
-        on_failure: HookFn | None = None,
-        on_success: HookFn | None = None,
-        on_cleanup: HookFn | None = None,
+        on_failure: HookFn | str | None = None,
+        on_success: HookFn | str | None = None,
+        on_cleanup: HookFn | str | None = None,
         model: Any = None,
         settings: Mapping[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+        dynamic: bool = False,
+        parameters: Mapping[str, Any] | None = None,
+        steps: Mapping[str, Any] | None = None,
+        **unsupported: Any,
     ) -> None:
+        from engine.compat import reject_unsupported
+        from engine.hooks import check_hook
+
         self.entrypoint = func
         self.name = check_name("pipeline name", name or func.__name__)
+        for alias in ("model_config", "model_version"):  # ZenML < 0.55 names of model=
+            model = model or unsupported.pop(alias, None)
+        reject_unsupported(unsupported, f"pipeline {self.name!r}")
         self.enable_cache = enable_cache
         self.cache_policy = cache_policy
         self.tags = list(tags)
-        self.on_failure = on_failure
-        self.on_success = on_success
-        self.on_cleanup = on_cleanup
+        self.on_failure = check_hook(on_failure, f"pipeline {self.name!r} on_failure")
+        self.on_success = check_hook(on_success, f"pipeline {self.name!r} on_success")
+        self.on_cleanup = check_hook(on_cleanup, f"pipeline {self.name!r} on_cleanup")
         self.model = model
         self.settings = dict(settings or {})
         self.extra = dict(extra or {})
+        self.run_name = run_name
+        self.dynamic = dynamic
+        self.config_parameters = dict(parameters or {})
+        self.step_overrides: dict[str, Any] = dict(steps or {})
         self.signature = inspect.signature(func)
-        for hook_name, hook in (("on_failure", on_failure), ("on_success", on_success),
-                                ("on_cleanup", on_cleanup)):  # fmt: skip
-            if hook is not None and not callable(hook):
-                raise ValidationError(f"pipeline {self.name!r}: {hook_name} must be callable")
+        unknown = set(self.config_parameters) - set(self.signature.parameters)
+        if unknown:
+            raise ValidationError(
+                f"pipeline {self.name!r} has no parameter {sorted(unknown)[0]!r} "
+                f"(configured parameters: {', '.join(sorted(self.config_parameters))})"
+            )
         self.__doc__ = func.__doc__
 
     # -- parameters ------------------------------------------------------------------------
@@ -89,21 +106,43 @@ class Pipeline:
             ann = hints.get(p.name, Any)
             label = getattr(ann, "__name__", None) or repr(ann).replace("typing.", "")
             default = None if p.default is p.empty else p.default
-            specs.append(PipelineParameter(p.name, label, default, p.default is p.empty))
+            default = self.config_parameters.get(p.name, default)
+            required = p.default is p.empty and p.name not in self.config_parameters
+            specs.append(PipelineParameter(p.name, label, default, required))
         return specs
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate call arguments into a complete ``name -> value`` mapping."""
-        try:
-            bound = self.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise ValidationError(f"pipeline {self.name!r}: {exc}") from exc
-        bound.apply_defaults()
+        """Validate call arguments into a complete ``name -> value`` mapping.
+
+        Values from a run configuration fill in parameters the call leaves out; the same
+        parameter given both ways with different values is an error (as in ZenML).
+        """
+        bound = self._bound(args, kwargs)
         hints = self._annotations()
         return {
             k: validate_value(v, hints.get(k, Any), f"pipeline {self.name} parameter {k}")
-            for k, v in bound.arguments.items()
+            for k, v in bound.items()
         }
+
+    def _bound(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            bound = self.signature.bind_partial(*args, **kwargs)
+        except TypeError as exc:
+            raise ValidationError(f"pipeline {self.name!r}: {exc}") from exc
+        for key, value in self.config_parameters.items():
+            given = bound.arguments.get(key, value)
+            if given is not value and given != value:
+                raise ValidationError(
+                    f"pipeline {self.name!r}: parameter {key!r} is {value!r} in the run "
+                    f"configuration and {given!r} in the call; give it in one place"
+                )
+            bound.arguments[key] = given
+        try:
+            full = self.signature.bind(**bound.arguments)
+        except TypeError as exc:
+            raise ValidationError(f"pipeline {self.name!r}: {exc}") from exc
+        full.apply_defaults()
+        return dict(full.arguments)
 
     def validate_parameters(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Convert ``-p key=value`` strings by type; reject unknown names and bad values."""
@@ -126,34 +165,115 @@ class Pipeline:
         if callable(bind):
             model = bind()
         context = PipelineContext(self.name, model, dict(self.extra), self.enable_cache)
-        with compiling(self.name) as compiler, pipeline_context(context):
+        with compiling(self.name, self.step_overrides) as compiler, pipeline_context(context):
             self.entrypoint(**parameters)
         return compiler.spec()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> PipelineRunView:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the pipeline and return the run; raise :class:`PipelineRunFailedError` if it fails.
+
+        Called inside another pipeline's body, the body of this one joins the outer run
+        (its steps become steps of the outer pipeline) and its return value is returned.
+        """
+        from engine.compiler import active_compiler
+
+        if active_compiler() is not None:
+            return self.entrypoint(**self._bound(args, kwargs))
         from engine.client import PipelineRunView
         from engine.runner import run_pipeline
         from store.project import Project
 
         parameters = self.bind(args, kwargs)
         project = Project.find(_project_hint(self.entrypoint))
-        return PipelineRunView(project, run_pipeline(project, self, parameters))
+        view = PipelineRunView(project, run_pipeline(project, self, parameters))
+        if view.status != "completed":
+            raise PipelineRunFailedError(view)
+        return view
 
-    def with_options(self, **options: Any) -> Pipeline:
-        current = {
+    def _options(self) -> dict[str, Any]:
+        return {
             "name": self.name, "enable_cache": self.enable_cache,
             "cache_policy": self.cache_policy, "tags": self.tags,
             "on_failure": self.on_failure, "on_success": self.on_success,
             "on_cleanup": self.on_cleanup, "model": self.model,
-            "settings": self.settings, "extra": self.extra,
+            "settings": self.settings, "extra": self.extra, "run_name": self.run_name,
+            "dynamic": self.dynamic, "parameters": self.config_parameters,
+            "steps": self.step_overrides,
         }  # fmt: skip
-        unknown = set(options) - set(current)
-        if unknown:
-            raise ValidationError(f"with_options() got unknown option {sorted(unknown)[0]!r}")
-        return Pipeline(self.entrypoint, **{**current, **options})
+
+    def _merged(self, options: dict[str, Any]) -> dict[str, Any]:
+        from engine.compat import reject_unsupported
+
+        config_path = options.pop("config_path", None)
+        options.pop("unlisted", None)
+        reject_unsupported(
+            {k: options.pop(k) for k in list(options) if k not in self._options()},
+            f"pipeline {self.name!r} with_options()",
+        )
+        current = self._options()
+        if config_path is not None:
+            from engine.run_config import load_run_config
+
+            config = load_run_config(config_path)
+            current.update(config.options)
+            current["parameters"] = {**current["parameters"], **config.parameters}
+            current["steps"] = {**current["steps"], **config.steps}
+        if "parameters" in options:
+            options["parameters"] = {**current["parameters"], **options["parameters"]}
+        if "steps" in options:
+            options["steps"] = {**current["steps"], **_step_overrides(options["steps"])}
+        return {**current, **options}
+
+    def with_options(self, **options: Any) -> Pipeline:
+        """A copy with some options replaced; ``config_path=`` applies a YAML run configuration."""
+        return Pipeline(self.entrypoint, **self._merged(options))
+
+    def configure(self, **options: Any) -> Pipeline:
+        """Change this pipeline's options in place (ZenML semantics) and return it."""
+        changed = Pipeline(self.entrypoint, **self._merged(options))
+        self.__dict__.update(changed.__dict__)
+        return self
 
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"
+
+
+class PipelineRunFailedError(RunFailedError):
+    """A pipeline called from Python failed; names the failed step (a ``RuntimeError``).
+
+    Attributes:
+        run: the recorded run (``PipelineRunView``), with its steps and errors.
+    """
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        record = run.record
+        failed = next((s for s in record.steps if s.status == "failed"), None)
+        if failed is not None and failed.error is not None:
+            what = f"step {failed.name!r} failed: {failed.error.type}: {failed.error.message}"
+        else:
+            what = record.error.message if record.error else f"status {record.status}"
+        super().__init__(
+            f"pipeline {record.pipeline!r} run {record.id[:8]} failed: {what} "
+            f"(`mlx runs show {record.id[:8]}`)",
+            run_id=record.id,
+        )
+        self.step_name = failed.name if failed is not None else None
+
+
+def _step_overrides(steps: Mapping[str, Any]) -> dict[str, Any]:
+    """``steps={"trainer": {"parameters": {...}, "enable_cache": False}}`` in code, as in YAML."""
+    from engine.run_config import StepOverrides
+
+    out: dict[str, Any] = {}
+    for name, value in steps.items():
+        if isinstance(value, StepOverrides):
+            out[name] = value
+        else:
+            table = dict(value)
+            params = dict(table.pop("parameters", None) or {})
+            out[name] = StepOverrides(params, table)
+    return out
 
 
 def _project_hint(func: Callable[..., Any]) -> str | None:
@@ -192,12 +312,15 @@ def pipeline(
     enable_cache: bool | None = None,
     cache_policy: CachePolicy | None = None,
     tags: Sequence[str] = (),
-    on_failure: HookFn | None = None,
-    on_success: HookFn | None = None,
-    on_cleanup: HookFn | None = None,
+    on_failure: HookFn | str | None = None,
+    on_success: HookFn | str | None = None,
+    on_cleanup: HookFn | str | None = None,
     model: Any = None,
     settings: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
+    run_name: str | None = None,
+    dynamic: bool = False,
+    **unsupported: Any,
 ) -> Callable[[Callable[P, R]], Pipeline]: ...
 def pipeline(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
     """Make a function a pipeline; works bare (``@pipeline``) and called (``@pipeline(...)``)."""

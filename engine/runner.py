@@ -26,6 +26,7 @@ from engine.caching import CachePolicy, KeyInputs, cache_key, compute_components
 from engine.compiler import ExternalArtifact, OutputHandle, PipelineSpec
 from engine.executor import StepResult, StepTask
 from engine.orchestrators import orchestrator_for
+from engine.run_names import run_name
 from store.errors import MlxError
 from store.journal import Journal
 from store.paths import journal_dir, live_log_dir
@@ -169,6 +170,7 @@ class RunDriver:
         self.remote: str | None = None
         self.run_id = uuid.uuid4().hex
         self.started = datetime.now(UTC)
+        self.run_name = run_name(getattr(pipeline, "run_name", None), pipeline.name, self.started)
         self.sinks: list[EventSink] = []
         self.steps: dict[str, StepRecord] = {}
         self.drafts: dict[str, dict[str, Any]] = {}  # artifact id -> new version draft
@@ -294,6 +296,7 @@ class RunDriver:
         commit = git.head_commit()
         return RunRecord.model_validate({
             "id": self.run_id, "pipeline": self.pipeline.name, "status": status,
+            "name": self.run_name,
             "started_at": self.started, "finished_at": finished,
             "code": CodeRef(commit=commit, dirty=bool(commit) and git.is_dirty(),
                             branch=git.current_branch()),
@@ -430,10 +433,23 @@ class RunDriver:
             name=name, step=step, parameters=dict(inv.parameters),
             inputs={k: rec for k, (_, rec) in inputs.items()},
             log_path=str(self.logs / f"{name}.log"), model=self._step_model(),
+            run_name=self.run_name, run_parameters=_jsonable(self.parameters),
+            run_artifacts=self._run_artifacts(),
         )  # fmt: skip
+
+    def _run_artifacts(self) -> dict[str, list[dict[str, Any]]]:
+        """Artifact versions made so far in this run, by name (``Client`` finds them)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for draft in self.drafts.values():
+            found.setdefault(draft["name"], []).append(draft)
+        return found
 
     def complete(self, result: StepResult) -> None:
         self.model_metadata.update(result.model_metadata)
+        for artifact_id, metadata in result.artifact_metadata.items():
+            draft = self.drafts.get(artifact_id) or result_draft(result, artifact_id)
+            if draft is not None:
+                draft["metadata"] = {**draft.get("metadata", {}), **_jsonable(metadata)}
         if result.exception is not None and self.exception is None:
             self.exception = result.exception
         self.stage_requests += result.stage_requests
@@ -543,6 +559,11 @@ class RunDriver:
                 "event": "step", "time": datetime.now(UTC).isoformat(),
                 "step": step.model_dump(mode="json", by_alias=True),
                 "artifacts": artifacts or []})  # fmt: skip
+
+
+def result_draft(result: StepResult, artifact_id: str) -> dict[str, Any] | None:
+    """The draft of ``artifact_id`` among the outputs ``result`` brings."""
+    return next((d for d in result.outputs.values() if d["id"] == artifact_id), None)
 
 
 def _expired(finished: datetime | None, max_age_days: float | None) -> bool:

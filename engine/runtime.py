@@ -45,6 +45,12 @@ class StepContext:
     extra_outputs: dict[str, Any] = field(default_factory=dict)
     output_names: list[str] = field(default_factory=list)
     stage_requests: list[tuple[str, bool]] = field(default_factory=list)
+    output_tags: dict[str, list[str]] = field(default_factory=dict)
+    run_name: str = ""
+    run_parameters: dict[str, Any] = field(default_factory=dict)
+    # artifact versions made earlier in this run (not committed yet): name -> drafts, oldest first
+    run_artifacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    artifact_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # by artifact id
 
     @property
     def model_version(self) -> Any:
@@ -52,12 +58,31 @@ class StepContext:
         return self.model
 
     @property
-    def pipeline_run(self) -> _Named:
-        return _Named(self.run_id, self.pipeline_name)
+    def pipeline(self) -> _Named:
+        """The pipeline (``.name``)."""
+        return _Named(self.pipeline_name, self.pipeline_name)
 
     @property
-    def step_run(self) -> _Named:
-        return _Named(self.run_id, self.step_name)
+    def pipeline_run(self) -> _RunInfo:
+        """The run: ``.id``, ``.name`` (the run's name), ``.config.parameters``."""
+        return _RunInfo(self.run_id, self.run_name or self.pipeline_name,
+                        _Config(dict(self.run_parameters)))  # fmt: skip
+
+    @property
+    def step_run(self) -> _RunInfo:
+        """This step's execution: ``.name``, ``.config.parameters``."""
+        return _RunInfo(self.run_id, self.step_name, _Config(dict(self.parameters)))
+
+    def add_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
+        """Tag one output artifact (the only one when not named)."""
+        if output_name is None:
+            if len(self.output_names) != 1:
+                raise MlxError(
+                    f"step {self.step_name!r} has {len(self.output_names)} outputs; "
+                    "name the one to tag"
+                )
+            output_name = self.output_names[0]
+        self.output_tags.setdefault(output_name, []).extend(tags)
 
     def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:
         """Attach metadata to one output artifact (the only one when not named)."""
@@ -75,6 +100,18 @@ class StepContext:
 class _Named:
     id: str
     name: str
+
+
+@dataclass(frozen=True)
+class _Config:
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _RunInfo:
+    id: str
+    name: str
+    config: _Config
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,26 @@ class ArtifactConfig:
 
     name: str | None = None
     is_model_artifact: bool | None = None
+    version: str | int | None = None
+    tags: tuple[str, ...] | list[str] | None = None
+    run_metadata: Mapping[str, Any] | None = None
+    artifact_type: Any = None
+    is_deployment_artifact: bool = False
+
+    def __post_init__(self) -> None:
+        if self.version is not None:
+            raise ValidationError(
+                f"ArtifactConfig(version={self.version!r}): mlx numbers artifact versions "
+                "itself; put the label in tags= or run_metadata= instead"
+            )
+
+    @property
+    def model_artifact(self) -> bool | None:
+        """True when marked as a model (``is_model_artifact`` or ``ArtifactType.MODEL``)."""
+        if self.is_model_artifact is not None:
+            return self.is_model_artifact
+        kind = getattr(self.artifact_type, "value", self.artifact_type)
+        return None if kind is None else kind == "ModelArtifact"
 
 
 class Step(Generic[P, R]):
@@ -49,19 +69,24 @@ class Step(Generic[P, R]):
         output_materializers: Mapping[str, type] | type | None = None,
         settings: Mapping[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
-        on_failure: HookFn | None = None,
-        on_success: HookFn | None = None,
+        on_failure: HookFn | str | None = None,
+        on_success: HookFn | str | None = None,
         model: Any = None,
         parameters: Mapping[str, Any] | None = None,
+        **unsupported: Any,
     ) -> None:
+        from engine.compat import reject_unsupported
+        from engine.hooks import check_hook
+
         self.entrypoint = func
         self.name = check_name("step name", name or func.__name__)
+        reject_unsupported(unsupported, f"step {self.name!r}")
         self.enable_cache = enable_cache
         self.cache_policy = cache_policy
         self.settings = dict(settings or {})
         self.extra = dict(extra or {})
-        self.on_failure = on_failure
-        self.on_success = on_success
+        self.on_failure = check_hook(on_failure, f"step {self.name!r} on_failure")
+        self.on_success = check_hook(on_success, f"step {self.name!r} on_success")
         self.model = model
         self.parameters = dict(parameters or {})
         self.signature = inspect.signature(func)
@@ -96,19 +121,19 @@ class Step(Generic[P, R]):
             "model": self.model,
             "parameters": self.parameters,
         }
-        unknown = set(options) - set(current)
-        if unknown:
-            raise ValidationError(
-                f"with_options() got unknown option {sorted(unknown)[0]!r}; "
-                f"known: {', '.join(current)}"
-            )
         if "parameters" in options:
             options["parameters"] = {**self.parameters, **options["parameters"]}
         return Step(self.entrypoint, **{**current, **options})
 
     def configure(self, **options: Any) -> Step[P, R]:
-        """ZenML alias of :meth:`with_options`."""
-        return self.with_options(**options)
+        """Change this step's options in place (ZenML semantics) and return it.
+
+        Every later use of this step object, in any pipeline, sees the change; use
+        :meth:`with_options` for a configured copy instead.
+        """
+        changed = self.with_options(**options)
+        self.__dict__.update(changed.__dict__)
+        return self
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickled by reference so process pools import the step from its module
@@ -182,7 +207,8 @@ def _one_output(annotation: Any, default: str) -> OutputSpec:
         base, *meta = get_args(annotation)
         config = next((m for m in meta if isinstance(m, ArtifactConfig)), ArtifactConfig())
         name = next((m for m in meta if isinstance(m, str)), config.name)
-        return OutputSpec(name or default, base, config.is_model_artifact, explicit=bool(name))
+        return OutputSpec(name or default, base, config.model_artifact, explicit=bool(name),
+                          tags=tuple(config.tags or ()), metadata=config.run_metadata)  # fmt: skip
     return OutputSpec(default, annotation)
 
 
@@ -213,9 +239,10 @@ def step(
     output_materializers: Mapping[str, type] | type | None = None,
     settings: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
-    on_failure: HookFn | None = None,
-    on_success: HookFn | None = None,
+    on_failure: HookFn | str | None = None,
+    on_success: HookFn | str | None = None,
     model: Any = None,
+    **unsupported: Any,
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     """Make a function a pipeline step; works bare (``@step``) and called (``@step(...)``)."""

@@ -7,7 +7,7 @@ inherit a builtin where the meaning matches so callers can catch them naturally:
     MlxError
     ├── ConfigError                 malformed mlx.toml / stacks/*.toml / models/*.toml (file:line)
     ├── ProjectNotFoundError        no mlx.toml above the working directory
-    ├── NotFoundError (LookupError) unknown pipeline, stack, artifact, version, run, model
+    ├── NotFoundError (KeyError)    unknown pipeline, stack, artifact, version, run, model
     ├── ValidationError (ValueError) bad parameter value or type, bad step/pipeline definition
     │   ├── InvalidRecordError      a record on the runs ref breaks its schema (exit 1)
     │   └── InvalidRecordsError     a fetched runs ref holds invalid records: refused (exit 1)
@@ -22,7 +22,7 @@ inherit a builtin where the meaning matches so callers can catch them naturally:
     ├── MaterializerError           a materializer failed to save or load a value
     ├── PromotionError              a model promotion was refused
     │   └── GateError               ... because the version fails its gates (exit 1)
-    └── RunFailedError              a pipeline run failed (carries the run id)
+    └── RunFailedError (RuntimeError) a pipeline run failed (carries the run id)
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class ProjectNotFoundError(MlxError):
     """No ``mlx.toml`` was found in the directory or any parent."""
 
 
-class NotFoundError(LookupError, MlxError):
+class NotFoundError(KeyError, MlxError):
     """A named thing (pipeline, stack, run, artifact, model, version) does not exist."""
 
     def __init__(
@@ -100,7 +100,7 @@ class NotFoundError(LookupError, MlxError):
             message += f" {hint}"
         super().__init__(message)
 
-    def __str__(self) -> str:  # LookupError would quote the message otherwise
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
         return str(self.args[0])
 
 
@@ -205,8 +205,8 @@ class GateError(PromotionError):
     exit_code = 1
 
 
-class RunFailedError(MlxError):
-    """A pipeline run failed."""
+class RunFailedError(MlxError, RuntimeError):
+    """A pipeline run failed (a ``RuntimeError`` too, as ZenML raises for failed runs)."""
 
     exit_code = 1
 

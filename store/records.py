@@ -178,6 +178,7 @@ class RunRecord(Record):
     schema_: int = Field(default=SCHEMA, alias="schema")
     id: Id
     pipeline: Name
+    name: str | None = Field(default=None, description="the run's name (run_name=)")
     status: RunStatus
     started_at: datetime
     finished_at: datetime | None = None
@@ -236,6 +237,7 @@ class ModelVersionRecord(Record):
     id: Id
     name: Name
     version: int = Field(ge=0)
+    version_name: str | None = Field(default=None, description='a name, Model(version="sgd")')
     run_id: Id | None = None
     pipeline: Name | None = None
     created_at: datetime

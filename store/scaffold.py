@@ -15,7 +15,7 @@ from pathlib import Path
 from store.errors import GitError, MlxError
 from store.project import CONFIG_FILE, find_root
 
-__all__ = ["InitResult", "init_project"]
+__all__ = ["InitResult", "ensure_git_dvc", "init_project", "write_new"]
 
 EXAMPLE_PIPELINE = '''"""Example pipeline: `mlx run example -p factor=3`."""
 
@@ -90,7 +90,8 @@ def _git_root(path: Path) -> Path | None:
     return Path(proc.stdout.strip()).resolve() if proc.returncode == 0 else None
 
 
-def _write_new(path: Path, text: str, created: list[str], root: Path) -> None:
+def write_new(path: Path, text: str, created: list[str], root: Path) -> None:
+    """Write ``path`` atomically unless it exists; note it (relative to ``root``) in ``created``."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,6 +99,21 @@ def _write_new(path: Path, text: str, created: list[str], root: Path) -> None:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     created.append(str(path.relative_to(root)))
+
+
+def ensure_git_dvc(root: Path) -> list[str]:
+    """``git init`` and ``dvc init`` in ``root`` where missing; return what was created."""
+    created = []
+    git_root = _git_root(root)
+    if git_root is None:
+        _run(["git", "init", "-q"], root)
+        created.append(".git/")
+        git_root = root
+    if not (root / ".dvc").is_dir():
+        args = [sys.executable, "-m", "dvc", "init", "-q"]
+        _run(args + ([] if git_root == root else ["--subdir"]), root)
+        created.append(".dvc/")
+    return created
 
 
 def init_project(directory: Path, name: str | None = None) -> InitResult:
@@ -113,19 +129,11 @@ def init_project(directory: Path, name: str | None = None) -> InitResult:
                        "or choose a directory outside it")  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     result = InitResult(root)
-    git_root = _git_root(root)
-    if git_root is None:
-        _run(["git", "init", "-q"], root)
-        result.created.append(".git/")
-        git_root = root
-    if not (root / ".dvc").is_dir():
-        args = [sys.executable, "-m", "dvc", "init", "-q"]
-        _run(args + ([] if git_root == root else ["--subdir"]), root)
-        result.created.append(".dvc/")
-    _write_new(root / CONFIG_FILE, config_text(name or root.name), result.created, root)
-    _write_new(root / "stacks" / "local.toml", STACK_LOCAL, result.created, root)
-    _write_new(root / "models" / "README.md",
+    result.created += ensure_git_dvc(root)
+    write_new(root / CONFIG_FILE, config_text(name or root.name), result.created, root)
+    write_new(root / "stacks" / "local.toml", STACK_LOCAL, result.created, root)
+    write_new(root / "models" / "README.md",
                "# Models\n\nOne `<name>.toml` per model: description, `[gates]`, `[stages]`.\n",
                result.created, root)  # fmt: skip
-    _write_new(root / "pipelines" / "__init__.py", EXAMPLE_PIPELINE, result.created, root)
+    write_new(root / "pipelines" / "__init__.py", EXAMPLE_PIPELINE, result.created, root)
     return result

@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="project name (default: directory name)")
     p.set_defaults(handler="tui.commands.project:cmd_init")
 
+    p = sub.add_parser("port", help="turn a ZenML project into an mlx project (in place)")
+    p.add_argument("path", nargs="?", default=".", help="project directory (default: here)")
+    p.add_argument("--force", action="store_true", help="port even with uncommitted changes")
+    p.set_defaults(handler="tui.commands.port:cmd_port")
+
     p = sub.add_parser("demo", help="set up and run the iris sample project in DIR")
     p.add_argument("dir", nargs="?", default="mlx-demo", help="directory (default: ./mlx-demo)")
     p.set_defaults(handler="tui.commands.demo:cmd_demo")

@@ -50,8 +50,9 @@ class ParallelOrchestrator(Orchestrator):
         self, driver: Driver, sorter: graphlib.TopologicalSorter[str], pool: ProcessPoolExecutor
     ) -> None:
         running: dict[Future[StepResult], StepTask] = {}
+        called = {n: k for k, n in enumerate(driver.order())}  # ready steps go in call order
         while sorter.is_active():
-            for name in sorted(sorter.get_ready()):
+            for name in sorted(sorter.get_ready(), key=called.__getitem__):
                 if driver.blocked(name):
                     driver.skip(name)
                     sorter.done(name)

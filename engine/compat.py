@@ -1,0 +1,46 @@
+"""ZenML features mlx does not have: refused at definition time, with what to use instead.
+
+A ported project must never lose a feature silently. Options of ``@step``/``@pipeline``/
+``with_options`` that ZenML has and mlx does not raise here, naming the replacement; options
+that only tune infrastructure mlx does not run (Docker builds, step logs on a server) are
+accepted without effect where ZenML's local orchestrator ignores them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from store.errors import ValidationError
+
+__all__ = ["UNSUPPORTED", "reject_unsupported"]
+
+# ZenML option -> what to do instead in mlx
+UNSUPPORTED: dict[str, str] = {
+    "experiment_tracker": "mlx has no experiment trackers: log metrics with "
+    "log_metadata(...) (stored on the run, the artifact or the model version)",
+    "step_operator": "mlx has no step operators: run the step on the stack's orchestrator "
+    "(stacks/<name>.toml: local, local_parallel)",
+    "on_init": "mlx has no init hooks: do the setup at the start of the first step",
+    "on_init_kwargs": "mlx has no init hooks: do the setup at the start of the first step",
+    "schedule": "mlx has no scheduler: run `mlx run NAME --headless` from cron or CI",
+    "environment": "set environment variables in the shell that runs mlx",
+    "secrets": "mlx has no secret store: read secrets from the environment",
+}
+# accepted and ignored: no effect on how mlx runs a step (ZenML's local orchestrator too)
+INERT = frozenset({
+    "enable_artifact_metadata", "enable_artifact_visualization", "enable_step_logs",
+    "enable_pipeline_logs", "enable_heartbeat", "substitutions", "execution_mode",
+})  # fmt: skip
+
+
+def reject_unsupported(options: Mapping[str, Any], where: str) -> None:
+    """Raise for any option in ``options`` (what is left after the known ones were taken)."""
+    for key, value in options.items():
+        if key in INERT:
+            continue
+        if key in UNSUPPORTED:
+            if value is None or value == {} or value == []:
+                continue
+            raise ValidationError(f"{where}: {key}= is not supported; {UNSUPPORTED[key]}")
+        raise ValidationError(f"{where}: unknown option {key!r}")

@@ -1,0 +1,19 @@
+"""ZenML's enumerations that ported code uses (``ArtifactType``); ``ModelStages`` is in model.py."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["ArtifactType"]
+
+
+class ArtifactType(StrEnum):
+    """Kinds of artifact (ZenML's values). ``MODEL`` marks a model artifact of a version."""
+
+    DATA = "DataArtifact"
+    MODEL = "ModelArtifact"
+    DATA_ANALYSIS = "DataAnalysisArtifact"
+    SCHEMA = "SchemaArtifact"
+    STATISTICS = "StatisticsArtifact"
+    SERVICE = "ServiceArtifact"
+    BASE = "BaseArtifact"

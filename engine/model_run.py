@@ -1,0 +1,127 @@
+"""The model version a run is creating, as steps of that run see it.
+
+``get_step_context().model`` inside a pipeline with ``model=Model(name=...)`` is the version
+being made (ZenML semantics): it has a ``number`` (the next free one when the run started, or
+the existing version a named or numbered ``Model`` adds to; the final number is assigned
+when the run is committed and only differs if another run committed first), it finds the
+artifacts that earlier steps of this run produced (``get_artifact``, ``load_artifact``),
+takes metadata (``log_metadata``) and stage requests (``set_stage``, carried out when the
+run is committed). It is plain data so process-pool workers can receive it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from store.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from engine.artifacts import ArtifactVersionView
+    from store.project import Project
+
+__all__ = ["InRunModelVersion"]
+
+
+@dataclass
+class InRunModelVersion:
+    """The model version being created by the running pipeline."""
+
+    root: str
+    name: str
+    number: int
+    version_name: str | None = None
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    existing: dict[str, Any] | None = None  # the stored record when adding to a version
+
+    @classmethod
+    def plan(
+        cls, project: Project, name: str, number: int | None, version_name: str | None,
+        description: str = "", tags: list[str] | None = None,
+    ) -> InRunModelVersion:  # fmt: skip
+        """The version a run of model ``name`` makes (``number``: the one it adds to)."""
+        existing = None
+        if number is not None:
+            existing = project.index.model_version_json(name, number)
+        else:
+            versions = project.index.model_versions(name)
+            number = max((int(v["version"]) for v in versions), default=0) + 1
+        return cls(str(project.root), name, number, version_name, description, list(tags or []),
+                   existing)  # fmt: skip
+
+    @property
+    def version(self) -> str | int:
+        return self.version_name or self.number
+
+    @property
+    def model_version_id(self) -> str | None:
+        return self.existing.get("id") if self.existing else None
+
+    id = model_version_id
+
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        from engine.runtime import current_step_context
+
+        ctx = current_step_context()
+        stored = dict((self.existing or {}).get("metadata", {}))
+        return {**stored, **(ctx.model_metadata if ctx is not None else {})}
+
+    metadata = run_metadata
+
+    def get_artifact(self, name: str, version: str | int | None = None) -> ArtifactVersionView:
+        """An artifact of this version: made earlier in this run, else already linked."""
+        from engine.artifacts import ArtifactVersionView
+        from engine.runtime import current_step_context
+
+        ctx = current_step_context()
+        drafts = ctx.run_artifacts.get(name, []) if ctx is not None else []
+        if drafts and version is None:
+            return ArtifactVersionView(self._project(), drafts[-1])
+        linked = {**(self.existing or {}).get("artifacts", {}),
+                  **(self.existing or {}).get("model_artifacts", {})}  # fmt: skip
+        record = (
+            self._project().index.artifact_by_id(linked[name]["id"]) if name in linked else None
+        )
+        if record is not None:
+            return ArtifactVersionView(self._project(), record)
+        known = sorted(ctx.run_artifacts) if ctx is not None else []
+        raise NotFoundError(f"artifact of model {self.name} (this run)", name, known)
+
+    def get_model_artifact(self, name: str, version: str | int | None = None) -> Any:
+        return self.get_artifact(name, version)
+
+    def get_data_artifact(self, name: str, version: str | int | None = None) -> Any:
+        return self.get_artifact(name, version)
+
+    def load_artifact(self, name: str, version: str | int | None = None) -> Any:
+        return self.get_artifact(name, version).load()
+
+    def log_metadata(self, metadata: dict[str, Any]) -> None:
+        """Attach metadata to this version (stored when the run is committed)."""
+        from engine.runtime import current_step_context
+        from store.errors import ValidationError
+
+        ctx = current_step_context()
+        if ctx is None:
+            raise ValidationError("log_metadata() of the version a run creates works in a step")
+        ctx.model_metadata.update(metadata)
+
+    def set_stage(self, stage: Any, force: bool = False) -> None:
+        """Promote this version to ``stage`` once the run is committed."""
+        from engine.runtime import current_step_context
+        from store.errors import ValidationError
+
+        ctx = current_step_context()
+        if ctx is None:
+            raise ValidationError("set_stage() of the version a run creates works inside a step")
+        ctx.stage_requests.append((str(getattr(stage, "value", stage)), force))
+
+    def _project(self) -> Any:
+        from engine.executor import _project
+
+        return _project(self.root)
+
+    def __repr__(self) -> str:
+        return f"<model {self.name}:{self.version} (this run)>"
