@@ -33,6 +33,7 @@ RUN_A = "a1" + "0" * 30
 RUN_B = "b2" + "0" * 30
 RUN_C = "c3" + "0" * 30
 RUN_E = "e4" + "0" * 30
+RUN_F = "d6" + "0" * 30
 LIVE = "f5" + "0" * 30
 
 # A pipeline whose one step sleeps: something to watch live and to cancel.
@@ -221,6 +222,21 @@ def populate(project: Project, tmp: Path) -> None:
     ), [])  # fmt: skip
 
 
+def populate_long_names(project: Project, tmp: Path) -> None:
+    """A run whose names are long (pipeline, stack, step, artifact): what wide layouts show."""
+    rec = Recorder(project, tmp)
+    start = NOW - timedelta(minutes=10)
+    value = {"rows": 3, "labels": ["setosa", "versicolor", "virginica"]}
+    draft = rec.artifact("predictions_from_context", RUN_F, "evaluate_and_log", value, start)
+    step = rec.step("evaluate_and_log", "completed", start, 3.4,
+                    outputs={"predictions_from_context": _ref(draft)})  # fmt: skip
+    commit_run(project.runs, RunRecord(
+        id=RUN_F, pipeline="feature_engineering_and_promotion", status="completed",
+        started_at=start, finished_at=start + timedelta(seconds=4), steps=[step],
+        stack="parallel_workers",
+    ), [draft])  # fmt: skip
+
+
 @pytest.fixture
 def tui_project(project: Project, tmp_path: Path) -> Project:
     """The session template project plus a second stack, a model config and four runs."""
@@ -240,6 +256,15 @@ def tui_project(project: Project, tmp_path: Path) -> Project:
 
 @pytest.fixture
 def services(tui_project: Project) -> Services:
+    return Services(tui_project, now=lambda: NOW)
+
+
+@pytest.fixture
+def wide_services(tui_project: Project, tmp_path: Path) -> Services:
+    """:func:`services` plus a run with long names (snapshots check they show in full)."""
+    blobs = tmp_path / "long-blobs"
+    blobs.mkdir()
+    populate_long_names(tui_project, blobs)
     return Services(tui_project, now=lambda: NOW)
 
 

@@ -1,26 +1,36 @@
-"""SVG snapshots of the main screens at 80x24, with the clock and every id frozen.
+"""SVG snapshots of every screen and dialog at 80x24, 120x36 and 200x50.
 
-Update the baselines after an intended change with
-``pytest tests/tui/test_snapshots.py --snapshot-update`` and review the SVG diffs.
+The clock and every id are frozen (conftest), and the project holds a run with long names
+(``feature_engineering_and_promotion`` on stack ``parallel_workers``, step ``evaluate_and_log``,
+artifact ``predictions_from_context``): the wide baselines must show them in full, the narrow
+ones end them with ``…``. Update the baselines after an intended change with
+``pytest tests/tui/test_snapshots.py --snapshot-update`` and review the SVG diffs by eye.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from conftest import RUN_A, RUN_B, make_app, settle
+from conftest import RUN_A, RUN_B, RUN_C, make_app, settle
 
 from tui.screens.lineage import LineageScreen
 from tui.screens.run_detail import RunDetailScreen
 from tui.services import Services
 
-SIZE = (80, 24)
+SIZES = [(80, 24), (120, 36), (200, 50)]
+SIZE_IDS = ["80x24", "120x36", "200x50"]
+
+Before = Callable[[Any], Awaitable[None]]
 
 
-def _keys(*keys: str) -> Any:
+def _keys(*keys: str, push: Callable[[], Any] | None = None) -> Before:
     async def run_before(pilot: Any) -> None:
         await settle(pilot, pilot.app)
+        if push is not None:
+            pilot.app.push_screen(push())
+            await settle(pilot, pilot.app)
         for key in keys:
             await pilot.press(key)
             await settle(pilot, pilot.app)
@@ -28,46 +38,42 @@ def _keys(*keys: str) -> Any:
     return run_before
 
 
-def _push(make_screen: Any, *keys: str) -> Any:
-    async def run_before(pilot: Any) -> None:
-        await settle(pilot, pilot.app)
-        pilot.app.push_screen(make_screen())
-        await settle(pilot, pilot.app)
-        for key in keys:
-            await pilot.press(key)
-            await settle(pilot, pilot.app)
-
-    return run_before
-
-
-@pytest.mark.parametrize(
-    ("name", "keys"),
-    [("runs", ()), ("runs_filtered", ("slash", *"status:failed", "enter")),
-     ("pipelines", ("2",)), ("models", ("3",)), ("artifacts", ("4",)), ("stacks", ("5",)),
-     ("promote", ("3", "tab", "p"))],
-)  # fmt: skip
-def test_mode_screens(
-    snap_compare: Any, services: Services, name: str, keys: tuple[str, ...]
-) -> None:
-    assert snap_compare(make_app(services), terminal_size=SIZE, run_before=_keys(*keys))
-
-
-def test_run_detail_of_a_failed_run(snap_compare: Any, services: Services) -> None:
-    before = _push(lambda: RunDetailScreen(RUN_B), "down", "down")
-    assert snap_compare(make_app(services), terminal_size=SIZE, run_before=before)
-
-
-def test_run_detail_step_tab(snap_compare: Any, services: Services) -> None:
-    async def before(pilot: Any) -> None:
-        await _push(lambda: RunDetailScreen(RUN_B))(pilot)
+def _step_tab(pilot: Any) -> Awaitable[None]:
+    async def run_before() -> None:
+        await _keys(push=lambda: RunDetailScreen(RUN_B))(pilot)
         pilot.app.screen.query_one("#step-tabs").active = "tab-step"
         await settle(pilot, pilot.app)
 
-    assert snap_compare(make_app(services), terminal_size=SIZE, run_before=before)
+    return run_before()
 
 
-def test_lineage(snap_compare: Any, services: Services) -> None:
-    run = services.run(RUN_A)
-    artifact = run["steps"][1]["outputs"]["train_set"]["id"]
-    before = _push(lambda: LineageScreen(artifact))
-    assert snap_compare(make_app(services), terminal_size=SIZE, run_before=before)
+def _lineage(services: Services) -> Before:
+    artifact = services.run(RUN_A)["steps"][1]["outputs"]["train_set"]["id"]
+    return _keys(push=lambda: LineageScreen(artifact))
+
+
+CASES: dict[str, Callable[[Services], Before]] = {
+    "runs": lambda s: _keys(),
+    "runs_filtered": lambda s: _keys("slash", *"status:failed", "enter"),
+    "pipelines": lambda s: _keys("2"),
+    "launch_dialog": lambda s: _keys("2", "l"),
+    "models": lambda s: _keys("3"),
+    "promote_dialog": lambda s: _keys("3", "tab", "p"),
+    "artifacts": lambda s: _keys("4"),
+    "export_dialog": lambda s: _keys("4", "tab", "e"),
+    "stacks": lambda s: _keys("5"),
+    "run_detail_failed": lambda s: _keys("down", "down", push=lambda: RunDetailScreen(RUN_B)),
+    "run_detail_step_tab": lambda s: _step_tab,
+    "compare_runs": lambda s: _keys("space", "down", "c"),
+    "pick_run_dialog": lambda s: _keys("c", push=lambda: RunDetailScreen(RUN_C)),
+    "lineage": _lineage,
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_screen(
+    snap_compare: Any, wide_services: Services, case: str, size: tuple[int, int]
+) -> None:
+    before = CASES[case](wide_services)
+    assert snap_compare(make_app(wide_services), terminal_size=size, run_before=before)

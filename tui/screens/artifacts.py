@@ -15,14 +15,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, OptionList, Static
-from textual.widgets.option_list import Option
 
 from tui.format import format_age, format_size
 from tui.messages import OpenLineage
 from tui.screens.base import MlxScreen
 from tui.screens.export import ExportModal
+from tui.widgets.fit_table import FitColumn, FitTable
+from tui.widgets.side_list import SideList
 
 __all__ = ["ArtifactsScreen"]
+
+VERSION_COLUMNS = [
+    FitColumn("ver", "ver"), FitColumn("type", "type", 4), FitColumn("size", "size"),
+    FitColumn("run", "run", 6), FitColumn("step", "step", 6), FitColumn("created", "created", 6),
+]  # fmt: skip
 
 
 class ArtifactsScreen(MlxScreen):
@@ -42,17 +48,14 @@ class ArtifactsScreen(MlxScreen):
     def compose(self) -> ComposeResult:
         yield Static("Artifacts", id="artifacts-title", classes="title")
         with Horizontal():
-            yield OptionList(id="artifact-names")
+            yield SideList(id="artifact-names")
             with Vertical(id="artifact-detail"):
-                yield DataTable(id="artifact-versions", cursor_type="row")
+                yield FitTable(id="artifact-versions")
                 with VerticalScroll(id="preview-box"):
                     yield Static("", id="preview")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#artifact-versions", DataTable)
-        for label in ("ver", "type", "size", "run", "step", "created"):
-            table.add_column(label, key=label)
         self.set_focus(self.query_one("#artifact-names", OptionList))
         self.action_refresh()
 
@@ -60,15 +63,10 @@ class ArtifactsScreen(MlxScreen):
         self.background(self.services.artifact_names, done=self._names, group="names")
 
     def _names(self, names: list[tuple[str, int, int]]) -> None:
-        options = self.query_one("#artifact-names", OptionList)
-        keep = options.highlighted
-        options.clear_options()
-        for name, count, latest in names:
-            label = Text.assemble((name, "bold"), f"  {count}v ↑{latest}")
-            options.add_option(Option(label, id=name))
+        items = [(name, Text.assemble((name, "bold"), (f"  {count}v ↑{latest}", "grey62")))
+                 for name, count, latest in names]  # fmt: skip
+        self.query_one("#artifact-names", SideList).set_items(items)
         self.query_one("#artifacts-title", Static).update(f"Artifacts  {len(names)}")
-        if names:
-            options.highlighted = min(keep or 0, len(names) - 1)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.name_ = event.option.id
@@ -78,17 +76,17 @@ class ArtifactsScreen(MlxScreen):
 
     def _versions(self, versions: list[dict[str, Any]]) -> None:
         self.versions = list(reversed(versions))
-        table = self.query_one("#artifact-versions", DataTable)
-        table.clear()
         now = self.services.now()
+        rows = []
         for rec in self.versions:
             size = int((rec.get("pointer") or {}).get("size", 0))
-            table.add_row(
-                f"v{rec['version']}", str(rec.get("type", "?")).rsplit(".", 1)[-1][:14],
-                format_size(size), str(rec.get("run_id") or "-")[:8],
-                str(rec.get("step") or "-")[:14],
-                format_age(rec.get("created_at"), now), key=str(rec["version"]),
-            )  # fmt: skip
+            rows.append((str(rec["version"]), [
+                f"v{rec['version']}", str(rec.get("type", "?")).rsplit(".", 1)[-1], format_size(size),
+                str(rec.get("run_id") or "-")[:8], str(rec.get("step") or "-"),
+                format_age(rec.get("created_at"), now),
+            ]))  # fmt: skip
+        table = self.query_one("#artifact-versions", FitTable)
+        table.show(VERSION_COLUMNS, rows)
         if self.versions:
             table.move_cursor(row=0)
             self._preview(self.versions[0])

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from tui.screens.base import MlxScreen
+from tui.widgets.fit_table import FitColumn, FitTable
 
 __all__ = ["CompareScreen"]
 
@@ -36,15 +37,12 @@ class CompareScreen(MlxScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, id="compare-title", classes="title")
-        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="compare-table")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("", key="section", width=7)
-        table.add_column("key", key="key")
-        table.add_column(self.left, key="left")
-        table.add_column(self.right, key="right")
+        table = self.query_one(FitTable)
+        table.zebra_stripes = True
         self.set_focus(table)
         self.background(self.loader, done=self._loaded)
 
@@ -53,22 +51,29 @@ class CompareScreen(MlxScreen):
         self._fill()
 
     def _fill(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        shown = 0
-        for section, key, left, right in self.rows:
+        columns = [
+            FitColumn("section", "", 6),
+            FitColumn("key", "key", 8),
+            FitColumn("left", self.left, 8),
+            FitColumn("right", self.right, 8),
+        ]
+        rows: list[tuple[str, list[str | Text]]] = []
+        for index, (section, key, left, right) in enumerate(self.rows):
             differs = left != right
             if self.diff_only and not differs:
                 continue
             style = "bold yellow" if differs else ""
-            table.add_row(section, key, Text(left, style=style), Text(right, style=style))
-            shown += 1
+            rows.append((str(index), [section, key, Text(left, style=style),
+                                      Text(right, style=style)]))  # fmt: skip
+        shown = len(rows)
         same = len(self.rows) - sum(r[2] != r[3] for r in self.rows)
         mode = "differences only" if self.diff_only else "all rows"
         title = f"{self.title_text}   {mode}: {shown} shown, {same} equal"
         self.query_one("#compare-title", Static).update(title)
         if not shown:
-            table.add_row("", "(no differences)" if self.diff_only else "(nothing)", "", "")
+            rows.append(("none", ["", "(no differences)" if self.diff_only else "(nothing)",
+                                  "", ""]))  # fmt: skip
+        self.query_one(FitTable).show(columns, rows)
 
     def action_toggle_diff(self) -> None:
         self.diff_only = not self.diff_only

@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, OptionList, Static
-from textual.widgets.option_list import Option
 
 from store.models import metric_values
 from tui.format import format_age
@@ -24,7 +23,9 @@ from tui.messages import OpenRun
 from tui.screens.base import MlxScreen
 from tui.screens.compare import CompareScreen
 from tui.screens.promote import PromoteModal
+from tui.widgets.fit_table import FitColumn, FitTable
 from tui.widgets.metric_chart import MetricChart
+from tui.widgets.side_list import SideList
 
 __all__ = ["ModelsScreen"]
 
@@ -52,9 +53,9 @@ class ModelsScreen(MlxScreen):
     def compose(self) -> ComposeResult:
         yield Static("Models", id="models-title", classes="title")
         with Horizontal():
-            yield OptionList(id="models")
+            yield SideList(id="models")
             with Vertical(id="model-detail"):
-                yield DataTable(id="versions", cursor_type="row")
+                yield FitTable(id="versions")
                 yield MetricChart(id="chart")
         yield Footer()
 
@@ -69,20 +70,15 @@ class ModelsScreen(MlxScreen):
         return [(name, self.services.model_stages(name)) for name in self.services.model_names()]
 
     def _models_loaded(self, models: list[tuple[str, dict[str, int]]]) -> None:
-        options = self.query_one("#models", OptionList)
-        keep = self.model
-        options.clear_options()
+        items = []
         for name, stages in models:
             text = Text(name, style="bold")
             for stage, version in sorted(stages.items()):
                 text.append(f"\n  {stage} v{version}", style="yellow")
-            options.add_option(Option(text, id=name))
-        names = [n for n, _ in models]
-        if not names:
-            self.query_one("#models-title", Static).update("Models  (none yet)")
-            return
-        options.highlighted = names.index(keep) if keep in names else 0
-        self.query_one("#models-title", Static).update(f"Models  {len(names)}")
+            items.append((name, text))
+        self.query_one("#models", SideList).set_items(items)
+        count = f"{len(items)}" if items else "(none yet)"
+        self.query_one("#models-title", Static).update(f"Models  {count}")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id:
@@ -110,29 +106,25 @@ class ModelsScreen(MlxScreen):
         self._draw_chart()
 
     def _fill_table(self) -> None:
-        table = self.query_one("#versions", DataTable)
-        keep = table.cursor_row
-        table.clear(columns=True)
-        table.add_column("ver", key="version")
-        table.add_column("stage", key="stage")
-        for metric in self.metrics[:4]:
-            table.add_column(metric.rsplit(".", 1)[-1][:10], key=f"m:{metric}")
-        table.add_column("run", key="run")
-        table.add_column("created", key="created")
+        columns = [FitColumn("version", "ver"), FitColumn("stage", "stage", 5)]
+        columns += [FitColumn(f"m:{m}", m.rsplit(".", 1)[-1], 6) for m in self.metrics[:6]]
+        columns += [FitColumn("run", "run", 8), FitColumn("created", "created", 7)]
         holders = {v: s for s, v in self.stages.items()}
         now = self.services.now()
+        rows = []
         for version in reversed(self.versions):
             number = version["version"]
             values = metric_values(version.get("metadata") or {})
             mark = "•" if number == self.marked else ""
-            stage = Text(holders.get(number, ""), style="bold yellow")
-            cells: list[Any] = [f"{mark}v{number}", stage]
-            cells += [f"{values[m]:.4g}" if m in values else "-" for m in self.metrics[:4]]
+            cells: list[str | Text] = [
+                f"{mark}v{number}",
+                Text(holders.get(number, ""), style="bold yellow"),
+            ]
+            cells += [f"{values[m]:.4g}" if m in values else "-" for m in self.metrics[:6]]
             cells.append(str(version.get("run_id") or "-")[:8])
             cells.append(format_age(version.get("created_at"), now))
-            table.add_row(*cells, key=str(number))
-        if table.row_count:
-            table.move_cursor(row=min(keep, table.row_count - 1))
+            rows.append((str(number), cells))
+        self.query_one("#versions", FitTable).show(columns, rows)
 
     def _draw_chart(self) -> None:
         chart = self.query_one(MetricChart)

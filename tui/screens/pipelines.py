@@ -14,13 +14,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
 
 from tui.format import GLYPHS, format_age
 from tui.messages import LaunchPipeline, OpenRun
 from tui.screens.base import MlxScreen
 from tui.services import PipelineInfo
 from tui.widgets.run_monitor import RunMonitor
+from tui.widgets.side_list import SideList
 
 __all__ = ["PipelinesScreen"]
 
@@ -42,7 +42,7 @@ class PipelinesScreen(MlxScreen):
     def compose(self) -> ComposeResult:
         yield Static("Pipelines", id="pipelines-title", classes="title")
         with Horizontal(id="pipelines-top"):
-            yield OptionList(id="pipelines")
+            yield SideList(id="pipelines")
             yield Static("", id="pipeline-info")
         yield RunMonitor(id="monitor")
         yield Footer()
@@ -76,21 +76,18 @@ class PipelinesScreen(MlxScreen):
 
     def _loaded(self, pipelines: list[PipelineInfo]) -> None:
         self.pipelines = {p.name: p for p in pipelines}
-        options = self.query_one("#pipelines", OptionList)
-        keep = options.highlighted
-        options.clear_options()
         now = self.services.now()
+        items = []
         for pipe in pipelines:
             text = Text(pipe.name, style="bold")
             if pipe.last_run:
                 glyph, color = GLYPHS.get(pipe.last_run.status, ("?", "white"))
                 text.append(f"  {glyph}", style=color)
                 text.append(f" {format_age(pipe.last_run.started_at, now)}", style="grey62")
-            options.add_option(Option(text, id=pipe.name))
+            items.append((pipe.name, text))
+        self.query_one("#pipelines", SideList).set_items(items)
         self.query_one("#pipelines-title", Static).update(f"Pipelines  {len(pipelines)}")
-        if pipelines:
-            options.highlighted = min(keep or 0, len(pipelines) - 1)
-        else:
+        if not pipelines:
             self.query_one("#pipeline-info", Static).update(
                 "no pipelines found: add @pipeline functions under pipelines/"
             )

@@ -11,10 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
 
 from tui.screens.base import MlxScreen
 from tui.services import StackInfo
+from tui.widgets.side_list import SideList
 
 __all__ = ["StacksScreen"]
 
@@ -34,7 +34,7 @@ class StacksScreen(MlxScreen):
     def compose(self) -> ComposeResult:
         yield Static("Stacks", id="stacks-title", classes="title")
         with Horizontal():
-            yield OptionList(id="stacks")
+            yield SideList(id="stacks")
             yield Static("", id="stack-info")
         yield Footer()
 
@@ -47,19 +47,16 @@ class StacksScreen(MlxScreen):
 
     def _loaded(self, stacks: list[StackInfo]) -> None:
         self.stacks = {s.name: s for s in stacks}
-        options = self.query_one(OptionList)
-        keep = options.highlighted
-        options.clear_options()
+        items = []
         for stack in stacks:
             text = Text("● " if stack.active else "  ", style="green")
             text.append(stack.name, style="bold" if stack.active else "")
             if stack.active:
                 text.append("  (active)", style="green")
-            options.add_option(Option(text, id=stack.name))
+            items.append((stack.name, text))
+        self.query_one(SideList).set_items(items)
         active = next((s.name for s in stacks if s.active), "-")
         self.query_one("#stacks-title", Static).update(f"Stacks  {len(stacks)}  active: {active}")
-        if stacks:
-            options.highlighted = min(keep or 0, len(stacks) - 1)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         stack = self.stacks.get(event.option.id or "")

@@ -27,29 +27,49 @@ from textual.widget import Widget
 
 from store.index import RunSummary
 from tui.format import GLYPHS, format_age, format_duration
+from tui.layout import allocate, ellipsize, ideal_width
 from tui.services import filter_runs, run_duration
 
-__all__ = ["COLUMNS", "Column", "RunsTable", "forward_late_key"]
+__all__ = ["COLUMNS", "Column", "RunsTable", "forward_late_key", "measure_columns"]
 
 
 @dataclass(frozen=True)
 class Column:
+    """A runs-table column: ``ideal`` 0 means measured from the rows' values."""
+
     key: str
     label: str
-    width: int
+    minimum: int
     sort: Callable[[RunSummary], object]
+    ideal: int = 0
 
 
 COLUMNS = [
-    Column("status", "", 1, lambda r: r.status),
-    Column("pipeline", "Pipeline", 14, lambda r: r.pipeline),
-    Column("id", "Run", 8, lambda r: r.id),
-    Column("started", "Started", 8, lambda r: r.started_at),
-    Column("duration", "Duration", 8, lambda r: 0.0),  # replaced at sort time (needs now)
-    Column("steps", "Steps", 8, lambda r: (r.steps_done, r.steps_total)),
-    Column("stack", "Stack", 7, lambda r: r.stack),
-    Column("commit", "Commit", 8, lambda r: r.code_commit or ""),
+    Column("status", "", 2, lambda r: r.status, ideal=2),  # glyph + mark
+    Column("pipeline", "Pipeline", 8, lambda r: r.pipeline),
+    Column("id", "Run", 8, lambda r: r.id, ideal=12),
+    Column("started", "Started", 7, lambda r: r.started_at, ideal=8),
+    Column("duration", "Duration", 6, lambda r: 0.0, ideal=9),  # sorted with `now`
+    Column("steps", "Steps", 5, lambda r: (r.steps_done, r.steps_total)),
+    Column("stack", "Stack", 5, lambda r: r.stack),
+    Column("commit", "Commit", 7, lambda r: r.code_commit or "", ideal=8),
 ]
+
+
+def _steps_text(run: RunSummary) -> str:
+    text = f"{run.steps_done}/{run.steps_total}"
+    return text + f" ↺{run.steps_cached}" if run.steps_cached else text
+
+
+def measure_columns(rows: list[RunSummary]) -> dict[str, int]:
+    """Ideal width of every column for ``rows`` (header and sort arrow included)."""
+    measured = {
+        "pipeline": ideal_width({r.pipeline for r in rows}, cap=48),
+        "stack": ideal_width({r.stack for r in rows}, cap=32),
+        "steps": ideal_width({_steps_text(r) for r in rows}, cap=16),
+    }
+    return {c.key: max(c.ideal or measured[c.key], len(c.label) + 1) if c.label else c.ideal
+            for c in COLUMNS}  # fmt: skip
 
 
 class RunsTable(ScrollView, can_focus=True):
@@ -100,6 +120,8 @@ class RunsTable(ScrollView, can_focus=True):
         self.marked: list[str] = []
         self.loaded = False
         self.open_filter: Callable[[], None] | None = None
+        self.ideals = measure_columns([])
+        self._widths: tuple[int, list[int]] = (-1, [])
 
     # -- data ------------------------------------------------------------------------------
     @property
@@ -110,6 +132,8 @@ class RunsTable(ScrollView, can_focus=True):
         """Replace the data; the cursor stays on the run it was on."""
         self.all_rows = rows
         self.loaded = True
+        self.ideals = measure_columns(rows)
+        self._widths = (-1, [])
         self._rebuild()
 
     def set_filter(self, query: str) -> None:
@@ -138,7 +162,18 @@ class RunsTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _width(self) -> int:
-        return sum(c.width + 1 for c in COLUMNS)
+        return max(self.scrollable_content_region.width, 1)
+
+    def widths(self) -> list[int]:
+        """Column widths for the current width: ideals when they fit, else shrunk."""
+        width = self.scrollable_content_region.width
+        if self._widths[0] != width:
+            specs = [(self.ideals[c.key], c.minimum) for c in COLUMNS]
+            self._widths = (width, allocate(specs, width, first=[2]))  # id prefix: 12 -> 8
+        return self._widths[1]
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self._width(), len(self.rows) + 1)
 
     # -- cursor ----------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
@@ -204,8 +239,8 @@ class RunsTable(ScrollView, can_focus=True):
             return
         if offset.y == 0:
             x = 0
-            for column in COLUMNS:
-                x += column.width + 1
+            for column, width in zip(COLUMNS, self.widths(), strict=True):
+                x += width + 1
                 if offset.x < x:
                     self.set_sort(column.key)
                     return
@@ -247,32 +282,32 @@ class RunsTable(ScrollView, can_focus=True):
 
     def _header(self) -> Text:
         text = Text()
-        for column in COLUMNS:
+        for column, width in zip(COLUMNS, self.widths(), strict=True):
             label = column.label
-            if column.key == self.sort_key:
-                label = (label + ("▼" if self.sort_reverse else "▲"))[: column.width]
-            text.append(label.ljust(column.width) + " ")
+            if column.key == self.sort_key and label:
+                label += "▼" if self.sort_reverse else "▲"
+            text.append(ellipsize(label, width) + " ")
         return text
 
     def _row_text(self, run: RunSummary) -> Text:
         now = self.now()
         glyph, color = GLYPHS.get(run.status, ("?", "white"))
-        steps = f"{run.steps_done}/{run.steps_total}"
-        if run.steps_cached:
-            steps += f" ↺{run.steps_cached}"
         commit = (run.code_commit or "-")[:7] + ("*" if run.dirty else "")
-        mark = "•" if run.id in self.marked else ""
+        widths = self.widths()
         cells = [
-            (run.pipeline, None), ((mark + run.id)[:8], None),
-            (format_age(run.started_at, now), None),
-            (format_duration(run_duration(run, now)), None), (steps, None),
-            (run.stack, None), (commit, None),
+            run.pipeline, run.id, format_age(run.started_at, now),
+            format_duration(run_duration(run, now)), _steps_text(run), run.stack, commit,
         ]  # fmt: skip
         text = Text()
-        text.append(glyph + " ", style=color)
-        for column, (value, style) in zip(COLUMNS[1:], cells, strict=True):
-            cell = value[: column.width].ljust(column.width)
-            text.append(cell + " ", style=style or "")
+        text.append(glyph, style=color)
+        text.append("•" if run.id in self.marked else " ", style="bold")
+        text.append(" ")
+        for key, value, width in zip(("pipeline", "id"), cells[:2], widths[1:3], strict=True):
+            # an id is a prefix: cut it clean; a name gets an ellipsis when it does not fit
+            text.append(value[:width].ljust(width) if key == "id" else ellipsize(value, width))
+            text.append(" ")
+        for value, width in zip(cells[2:], widths[3:], strict=True):
+            text.append(ellipsize(value, width) + " ")
         return text
 
 
