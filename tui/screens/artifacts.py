@@ -80,8 +80,9 @@ class ArtifactsScreen(MlxScreen):
         rows = []
         for rec in self.versions:
             size = int((rec.get("pointer") or {}).get("size", 0))
+            kind = str(rec.get("type", "?")).rsplit(".", 1)[-1]
             rows.append((str(rec["version"]), [
-                f"v{rec['version']}", str(rec.get("type", "?")).rsplit(".", 1)[-1], format_size(size),
+                f"v{rec['version']}", kind, format_size(size),
                 str(rec.get("run_id") or "-")[:8], str(rec.get("step") or "-"),
                 format_age(rec.get("created_at"), now),
             ]))  # fmt: skip

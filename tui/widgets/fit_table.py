@@ -41,8 +41,11 @@ class FitTable(DataTable[Cell]):
         self._rows: list[tuple[str, list[Cell]]] = []
         self._laid_out_for = -1
 
-    def show(self, columns: Sequence[FitColumn], rows: Sequence[tuple[str, list[Cell]]]) -> None:
-        self._columns, self._rows = list(columns), list(rows)
+    def show(
+        self, columns: Sequence[FitColumn], rows: Sequence[tuple[str, Sequence[Cell]]]
+    ) -> None:
+        self._columns = list(columns)
+        self._rows = [(key, list(cells)) for key, cells in rows]
         self._layout()
 
     def _layout(self) -> None:
