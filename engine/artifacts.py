@@ -59,9 +59,14 @@ class ArtifactVersionView:
     producer_step = property(lambda self: self._raw.get("step"))
     is_model_artifact = property(lambda self: bool(self._raw.get("is_model_artifact")))
 
-    def load(self) -> Any:
-        """Read the value from the DVC cache (fetching from the remote when missing)."""
-        return load_artifact_value(self._project, self._raw)
+    def load(self, allow_pickle: bool = False) -> Any:
+        """Read the value from the DVC cache (fetching from the remote when missing).
+
+        Args:
+            allow_pickle: load a pickle another clone produced (it runs code from its bytes);
+                see :mod:`store.trust` for the project-wide opt-ins.
+        """
+        return load_artifact_value(self._project, self._raw, allow_pickle=allow_pickle)
 
     def read(self) -> Any:
         return self.load()
@@ -75,18 +80,28 @@ class ArtifactVersionView:
         return f"<artifact {self.name}:{self.version}>"
 
 
-def load_artifact_value(project: Any, record: dict[str, Any], remote: str | None = None) -> Any:
-    """Load an artifact version's value from the DVC cache (fetching it when missing)."""
-    from engine.materializers import load_value
+def load_artifact_value(
+    project: Any, record: dict[str, Any], remote: str | None = None, allow_pickle: bool = False
+) -> Any:
+    """Load an artifact version's value from the DVC cache (fetching it when missing).
+
+    The materializer comes from the registry, and a code-running one (pickle) only loads what
+    this clone produced or what the user trusts (:func:`store.trust.check_pickle_trust`).
+    """
+    from engine.materializers import load_value, resolve_materializer
+    from store.trust import check_pickle_trust
 
     pointer = DvcPointer.model_validate(record["pointer"])
+    cls = resolve_materializer(str(record["materializer"]))
+    if cls.LOADS_CODE:
+        check_pickle_trust(project, record, allow_pickle)
     if not pointer.is_dir:
         path = project.artifacts.cache_file(pointer, remote=remote)
-        return load_value(path, record["materializer"], record["type"])
+        return load_value(path, cls, record["type"])
     tmp = Path(tempfile.mkdtemp(prefix="mlx-load-"))
     try:
         path = project.artifacts.checkout(pointer, tmp / "data", remote=remote)
-        return load_value(path, record["materializer"], record["type"])
+        return load_value(path, cls, record["type"])
     finally:  # a Path value is loaded as its own copy elsewhere
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -116,6 +131,10 @@ def store_value(
         pointer = project.artifacts.save(tmp / "data")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if cls.LOADS_CODE:  # this clone made these bytes: it may load them back without opting in
+        from store.trust import note_authored
+
+        note_authored(project.state_dir, pointer.md5)
     model_type = getattr(cls, "ARTIFACT_TYPE", "data") == "model"
     return {
         "id": uuid.uuid4().hex,

@@ -173,8 +173,14 @@ class Services:
             return f"{record.get('type')} ({pointer.get('size')} bytes): too large to preview"
         try:
             from engine.client import Client  # type: ignore[import-not-found,unused-ignore]
+            from engine.materializers import loads_code
         except ImportError:
             return self._raw_preview(pointer)
+        if loads_code(str(record.get("materializer"))):  # never unpickle just to look
+            return (
+                f"{record.get('type')} ({pointer.get('size')} bytes), stored with "
+                f"{record.get('materializer')}: not previewed, loading it would run code"
+            )
         value = Client(self.project).get_artifact_version(record["name"], record["version"]).load()
         return describe_value(value)
 

@@ -2,15 +2,18 @@
 
 Every built-in is registered here, in one visible list, by explicit :func:`register` calls;
 importing this package imports neither numpy nor pandas (they are registered by dotted name and
-imported only when a value of theirs is saved or loaded). Custom types: subclass
-:class:`BaseMaterializer` and :func:`register` it, or attach it to one output.
+imported only when a value of theirs is saved or loaded). Every built-in avoids pickle;
+scikit-learn estimators go through ``skops``; pickle is only the explicit fallback. Custom
+types: subclass :class:`BaseMaterializer` and :func:`register` it, or attach it to one output.
 """
 
 from __future__ import annotations
 
 from engine.materializers.base import (
     BaseMaterializer,
+    known_materializers,
     load_value,
+    loads_code,
     materializer_for,
     materializer_name,
     register,
@@ -40,6 +43,7 @@ from engine.materializers.pickle import (
     PickleMaterializer,
     fallback_for,
 )
+from engine.materializers.sklearn import SklearnMaterializer
 
 __all__ = [
     "BaseMaterializer",
@@ -54,7 +58,10 @@ __all__ = [
     "PickleMaterializer",
     "PydanticMaterializer",
     "SeriesMaterializer",
+    "SklearnMaterializer",
+    "known_materializers",
     "load_value",
+    "loads_code",
     "materializer_for",
     "materializer_name",
     "register",
@@ -76,6 +83,7 @@ def _register_builtins() -> None:
         NumpyMaterializer,
         DataFrameMaterializer,
         SeriesMaterializer,
+        SklearnMaterializer,
     ):
         register(materializer)
     register_predicate(is_dataclass_type, DataclassMaterializer)

@@ -9,6 +9,10 @@ calls a materializer directly; it calls :func:`save_value` and :func:`load_value
   crash never leaves half an artifact where the store would hash it;
 - turn any exception into a :class:`MaterializerError` that names the type and the materializer.
 
+Records name materializers and types as strings; those strings are resolved only against what
+this process knows (:func:`resolve_materializer`, :func:`resolve_type`), never imported as
+given, so a crafted record cannot import a module or pick a code-running loader by itself.
+
 Types register either as objects or as dotted names (``"numpy.ndarray"``), so the numpy and pandas
 materializers are known without importing numpy or pandas: the CLI must never import them.
 Registration is explicit (a function call), never a metaclass side effect, so what is registered
@@ -22,6 +26,7 @@ import inspect
 import json
 import os
 import shutil
+import sys
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -32,7 +37,9 @@ from store.errors import MaterializerError, ValidationError, did_you_mean
 
 __all__ = [
     "BaseMaterializer",
+    "known_materializers",
     "load_value",
+    "loads_code",
     "materializer_for",
     "materializer_name",
     "register",
@@ -53,11 +60,14 @@ class BaseMaterializer(ABC):
         ASSOCIATED_TYPE_NAMES: the same as dotted ``"module.QualName"`` strings, for types whose
             module must not be imported just to register them (``"numpy.ndarray"``).
         ARTIFACT_TYPE: ``"data"`` or ``"model"``; recorded with each artifact version.
+        LOADS_CODE: loading runs code from the bytes (pickle); such loads need trust.
     """
 
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
     ASSOCIATED_TYPE_NAMES: ClassVar[tuple[str, ...]] = ()
     ARTIFACT_TYPE: ClassVar[str] = "data"
+    LOADS_CODE: ClassVar[bool] = False
+    """True when loading can run code from the bytes (pickle): gated by trust, never previewed."""
 
     @abstractmethod
     def save(self, data: Any, path: Path) -> None:
@@ -175,37 +185,79 @@ def materializer_for(data_type: type) -> type[BaseMaterializer]:
     return _fallback[-1](data_type)
 
 
+def known_materializers() -> dict[str, type[BaseMaterializer]]:
+    """Every materializer this process knows, by recorded name: registered or defined.
+
+    Registered ones (types, names, predicates) and every concrete subclass of
+    :class:`BaseMaterializer` whose module is imported (an output's own materializer, defined
+    in the pipeline module). Records are resolved against this table only.
+    """
+    known: dict[str, type[BaseMaterializer]] = {}
+    pending: list[type[BaseMaterializer]] = list(BaseMaterializer.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if not inspect.isabstract(cls):
+            known[materializer_name(cls)] = cls
+    for cls in [*_by_type.values(), *_by_name.values(), *(m for _, m in _predicates)]:
+        known[materializer_name(cls)] = cls
+    return known
+
+
 def resolve_materializer(name: str) -> type[BaseMaterializer]:
-    """Import a materializer class by its dotted name (as recorded with an artifact version).
+    """The materializer class recorded as ``name``, from the registry (never imported by name).
+
+    A record is data from the wire: its strings name materializers this process already knows
+    (:func:`known_materializers`) and nothing else, so a record cannot make mlx import a module.
 
     Raises:
-        MaterializerError: the name cannot be imported or is not a materializer.
+        MaterializerError: no known materializer has that name.
     """
-    try:
-        obj = _import_qualified(name)
-    except Exception as exc:
-        known = {materializer_name(m) for m in [*_by_type.values(), *_by_name.values()]}
-        raise MaterializerError(
-            f"cannot import materializer {name!r}: {exc}{did_you_mean(name, known)}"
-        ) from exc
-    if not (isinstance(obj, type) and issubclass(obj, BaseMaterializer)):
-        raise MaterializerError(f"{name!r} is not a BaseMaterializer subclass")
-    return obj
+    known = known_materializers()
+    if name in known:
+        return known[name]
+    raise MaterializerError(
+        f"materializer {name!r} is not registered in this process{did_you_mean(name, known)}; "
+        "import the module that defines it (e.g. your pipeline module) or register() it first"
+    )
 
 
 def resolve_type(name: str) -> type:
-    """Import a type by its dotted name (the inverse of :func:`type_name`).
+    """The type recorded as ``name``, without importing modules a record chooses.
+
+    Resolves builtins, types of modules already imported (the pipeline module that produced
+    the value, usually), and types of the packages registered materializers name (numpy,
+    pandas, pydantic, scikit-learn), which may be imported for that.
 
     Raises:
-        MaterializerError: the name cannot be imported or is not a type.
+        MaterializerError: the name cannot be resolved that way or is not a type.
     """
+    module = name.rpartition(".")[0]
+    top = name.partition(".")[0]
+    loaded = module in sys.modules or top == "builtins"
+    allowed = loaded or top in {n.partition(".")[0] for n in _by_name}
+    if not allowed:
+        raise MaterializerError(
+            f"type {name!r} is not loaded in this process and no registered materializer names "
+            f"its package; import {module or name!r} first (mlx never imports modules a record "
+            "names)"
+        )
     try:
         obj = _import_qualified(name)
     except Exception as exc:
-        raise MaterializerError(f"cannot import type {name!r}: {exc}") from exc
+        raise MaterializerError(f"cannot resolve type {name!r}: {exc}") from exc
     if not isinstance(obj, type):
         raise MaterializerError(f"{name!r} is not a type")
     return obj
+
+
+def loads_code(name: str) -> bool:
+    """Whether loading with the materializer recorded as ``name`` can run code (pickle).
+
+    Unknown names count as unsafe: callers that only want a preview skip them.
+    """
+    cls = known_materializers().get(name)
+    return cls is None or cls.LOADS_CODE
 
 
 def save_value(

@@ -42,7 +42,9 @@ class PickleFallbackWarning(UserWarning):
 
 
 class PickleMaterializer(BaseMaterializer):
-    """Any picklable value, as one pickle file."""
+    """Any picklable value, as one pickle file. Loading one runs code: it needs trust."""
+
+    LOADS_CODE = True
 
     def save(self, data: Any, path: Path) -> None:
         with path.open("wb") as file:

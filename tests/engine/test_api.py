@@ -439,7 +439,7 @@ def fit_model(n: int) -> Annotated[Any, "classifier"]:
     return DummyClassifier(strategy="constant", constant=1).fit([[0]] * n, [1] * n)
 
 
-def test_sklearn_estimator_falls_back_to_pickle_recorded_as_a_model(project: Project) -> None:
+def test_sklearn_estimator_is_stored_with_skops_as_a_model(project: Project) -> None:
     @pipeline
     def training() -> None:
         fit_model(3)
@@ -450,8 +450,8 @@ def test_sklearn_estimator_falls_back_to_pickle_recorded_as_a_model(project: Pro
 
     assert statuses(record) == {"fit_model": "completed"}
     view = Client(project).get_artifact_version("classifier")
-    assert view.materializer == "engine.materializers.pickle.ModelPickleMaterializer"
+    assert view.materializer == "engine.materializers.sklearn.SklearnMaterializer"
     assert view.type == "sklearn.dummy.DummyClassifier"
     assert view.is_model_artifact is True
-    assert "sklearn" in view.metadata["library"]
+    assert "sklearn" in view.metadata
     assert list(view.load().predict([[5], [6]])) == [1, 1]

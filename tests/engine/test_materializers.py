@@ -36,6 +36,7 @@ from engine.materializers import (
     PickleMaterializer,
     PydanticMaterializer,
     SeriesMaterializer,
+    SklearnMaterializer,
     load_value,
     materializer_for,
     materializer_name,
@@ -45,6 +46,7 @@ from engine.materializers import (
     save_value,
     type_name,
 )
+from engine.materializers.sklearn import trusted_types
 from store.errors import MaterializerError, ValidationError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -213,9 +215,9 @@ CASES: dict[str, Case] = {
         PickleMaterializer,
         lambda a, b: a == b,
     ),
-    "pickle-model": (
+    "sklearn": (
         lambda _: _fitted_model(),
-        ModelPickleMaterializer,
+        SklearnMaterializer,
         lambda a, b: list(b.predict([[0.0], [3.0]])) == list(a.predict([[0.0], [3.0]])),
     ),
 }
@@ -346,17 +348,36 @@ def test_pickle_fallback_warns_once_per_type() -> None:
     assert len([w for w in record if w.category is PickleFallbackWarning]) == 1
 
 
+class Threshold:
+    """An estimator-like object no materializer knows (fit and predict)."""
+
+    def fit(self, rows: list[list[float]], labels: list[int]) -> Threshold:
+        self.cut = sum(r[0] for r in rows) / len(rows)
+        return self
+
+    def predict(self, rows: list[list[float]]) -> list[int]:
+        return [int(r[0] > self.cut) for r in rows]
+
+
 def test_pickle_fallback_round_trips_an_estimator_as_a_model(tmp_path: Path) -> None:
-    model = _fitted_model()
+    model = Threshold().fit([[0.0], [3.0]], [0, 1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PickleFallbackWarning)
         cls, metadata = save_value(model, tmp_path / "model")
-    loaded = load_value(tmp_path / "model", materializer_name(cls), type_name(LogisticRegression))
-    assert cls is ModelPickleMaterializer and cls.ARTIFACT_TYPE == "model"
+    loaded = load_value(tmp_path / "model", materializer_name(cls), type_name(Threshold))
+    assert cls is ModelPickleMaterializer and cls.ARTIFACT_TYPE == "model" and cls.LOADS_CODE
     assert metadata["python"] == ".".join(map(str, sys.version_info[:3]))
-    assert "sklearn" in metadata["library"]
-    assert list(loaded.predict([[0.0], [3.0]])) == [0, 1]
+    assert loaded.predict([[0.0], [3.0]]) == [0, 1]
     assert PickleMaterializer.ARTIFACT_TYPE == "data"
+
+
+def test_sklearn_estimators_are_stored_with_skops_not_pickle(tmp_path: Path) -> None:
+    cls, metadata = save_value(_fitted_model(), tmp_path / "model")
+    assert cls is SklearnMaterializer and not cls.LOADS_CODE and cls.ARTIFACT_TYPE == "model"
+    assert metadata["estimator"].endswith("LogisticRegression")
+    assert (tmp_path / "model").read_bytes()[:2] == b"PK"  # a skops zip, not a pickle stream
+    with pytest.raises(TypeError, match="does not trust: builtins.eval"):
+        trusted_types(["sklearn.tree._tree.Tree", "builtins.eval"])
 
 
 class Celsius:
@@ -464,12 +485,28 @@ def test_names_resolve_back_to_types_and_materializers() -> None:
     assert resolve_type(type_name(Segment)) is Segment
     assert resolve_type("pandas.DataFrame") is pd.DataFrame
     assert resolve_materializer(materializer_name(NumpyMaterializer)) is NumpyMaterializer
-    with pytest.raises(MaterializerError, match=r"cannot import materializer .*did you mean"):
+    with pytest.raises(MaterializerError, match=r"not registered in this process.*did you mean"):
         resolve_materializer("engine.materializers.numeric.NumpyMaterialiser")
-    with pytest.raises(MaterializerError, match="is not a BaseMaterializer subclass"):
+    with pytest.raises(MaterializerError, match="is not registered"):
         resolve_materializer("builtins.int")
-    with pytest.raises(MaterializerError, match=r"cannot import type 'nosuchpkg\.Thing'"):
+    with pytest.raises(MaterializerError, match=r"type 'nosuchpkg\.Thing' is not loaded"):
         resolve_type("nosuchpkg.Thing")
+
+
+def test_record_strings_never_import_a_module() -> None:
+    code = (
+        "import sys, engine.materializers as m\n"
+        "for call, name in ((m.resolve_type, 'this.Nope'), (m.resolve_materializer, 'this.X'),"
+        " (m.resolve_type, 'antigravity.Fly')):\n"
+        "    try: call(name)\n"
+        "    except Exception: pass\n"
+        "assert 'this' not in sys.modules and 'antigravity' not in sys.modules\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "Zen of Python" not in result.stdout, result.stderr
 
 
 def test_importing_materializers_does_not_import_numpy_or_pandas() -> None:
