@@ -40,6 +40,7 @@ from store.models import (
 )
 from store.promotion_body import forced_text, render_body
 from store.records import ModelVersionRecord
+from store.renumbering import RUN_TRAILER
 
 if TYPE_CHECKING:
     from store.project import Project
@@ -50,6 +51,7 @@ __all__ = [
     "PromotionPreview",
     "PromotionResult",
     "branch_name",
+    "edit_stages",
     "preview",
     "promote",
     "push_branch",
@@ -72,6 +74,8 @@ class PromotionResult:
     body: str
     archived_version: int | None  # the previous holder, moved to ``archived`` by --force
     forced_gates: tuple[GateResult, ...] = ()  # failing gates --force promoted past
+    published: SyncResult | None = None  # the runs were pushed first to make the number final
+    requested_version: int | None = None  # the number asked for, when publishing changed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +167,16 @@ def promote(
         PromotionError: the TOML has uncommitted changes, the stage is held by another version
             (without ``force``) or already by this one, or the promotion branch exists.
     """
+    requested = version
     plan = _plan(project, model, version, stage, force)
     if plan.refusal:
         raise (GateError if plan.gates_refused else PromotionError)(plan.refusal)
+    published = _publish_first(project, plan)
+    if published is not None and published[0] != version:  # the final number differs
+        version = published[0]
+        plan = _plan(project, model, version, stage, force)
+        if plan.refusal:
+            raise (GateError if plan.gates_refused else PromotionError)(plan.refusal)
     mode: Mode = "direct" if direct or (
         direct is None and project.config.project.promotion == "direct"
     ) else "pull-request"  # fmt: skip
@@ -181,8 +192,34 @@ def promote(
         Path(body_file).write_text(body, encoding="utf-8")
     return PromotionResult(
         mode, model, version, stage, branch or None, commit, plan.diff, body, plan.archived,
-        plan.forced_gates,
+        plan.forced_gates, published[1] if published else None,
+        requested if version != requested else None,
     )  # fmt: skip
+
+
+def _publish_first(project: Project, plan: _Plan) -> tuple[int, SyncResult] | None:
+    """Push the runs when ``plan``'s version number is still provisional; its final number.
+
+    A stage line must never name a provisional number (a later merge could give it to other
+    content). Without any git remote every number is final and nothing happens.
+
+    Raises:
+        PromotionError: after publishing, the version cannot be found again.
+    """
+    from store.publication import publication
+    from store.sync import push
+
+    pub = publication(project)
+    if pub.remote is None or pub.model_published(plan.model, plan.version):
+        return None
+    result = push(project, pub.remote)
+    for row in project.index.model_versions(plan.model):
+        if row.get("id") == plan.record.id:
+            return int(row["version"]), result
+    raise PromotionError(
+        f"published the runs to {pub.remote} but cannot find version {plan.version} of "
+        f"{plan.model!r} (record {plan.record.id}) any more; run `mlx doctor`"
+    )
 
 
 def push_branch(project: Project, branch: str, remote: str = "origin") -> SyncResult:
@@ -238,7 +275,7 @@ def _plan(project: Project, model: str, version: int, stage: str, force: bool) -
             updates[ARCHIVED] = incumbent
     elif incumbent == version and refusal is None:
         refusal = f"version {version} of model {model!r} already holds stage {stage!r}"
-    new_text = _edit_stages(old_text, updates, repo_path)
+    new_text = edit_stages(old_text, updates, repo_path)
     diff = "".join(
         difflib.unified_diff(
             old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
@@ -279,7 +316,7 @@ def _dirty_reason(project: Project, model: str) -> str | None:
     return f"{rel} has uncommitted changes; commit or stash them first, then promote again"
 
 
-def _edit_stages(text: str, updates: dict[str, int], label: str) -> str:
+def edit_stages(text: str, updates: dict[str, int], label: str) -> str:
     """``text`` with ``[stages]`` keys set (the table appended when missing), layout kept."""
     doc = tomlkit.parse(text)
     stages: Any = doc.get("stages")
@@ -309,6 +346,8 @@ def _commit_message(plan: _Plan) -> str:
         paragraphs.append(forced_text(plan.forced_gates))
     if plan.archived is not None:
         paragraphs.append(f"Version {plan.archived} moves to {ARCHIVED}.")
+    if plan.record.run_id:  # lets `mlx promotion check` verify number and content agree
+        paragraphs.append(f"{RUN_TRAILER}: {plan.record.run_id}")
     return subject + "".join(f"\n\n{p}" for p in paragraphs) + "\n"
 
 

@@ -18,7 +18,7 @@ pushed after ``mlx push``, see :func:`store.promotion.push_branch`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from store.errors import ArtifactError, ConfigError, NotFoundError
@@ -33,6 +33,7 @@ from store.models import (
 from store.paths import model_version_path
 from store.promotion import ARCHIVED
 from store.records import ArtifactRef, DvcPointer, ModelVersionRecord, RunRecord
+from store.renumbering import run_mismatch
 
 if TYPE_CHECKING:
     from store.project import Project
@@ -148,9 +149,11 @@ def check_promotions(
         before = old.stages if old else {}
         for stage, version in new.stages.items():
             if before.get(stage) != version:
-                checks.append(
-                    _check(project, name, stage, version, before.get(stage), gates, remote)
-                )
+                check = _check(project, name, stage, version, before.get(stage), gates, remote)
+                mismatch = run_mismatch(project, f"{start}..{commits[head]}", name, stage, version)
+                if mismatch:
+                    check = replace(check, problems=(*check.problems, mismatch))
+                checks.append(check)
         notes += [
             f"`{name}`: stage `{s}` is unset (was v{v})"
             for s, v in before.items()

@@ -21,7 +21,7 @@ import json
 import random
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,6 +56,7 @@ from store.remote_objects import (
     pointers_in,
     transfer_callback,
 )
+from store.renumbering import StaleStage, follow_moves
 
 if TYPE_CHECKING:
     from store.project import Project
@@ -85,6 +86,8 @@ class SyncResult:
     objects_fetched: int = 0
     objects_missing: tuple[str, ...] = ()  # md5s neither here nor in the DVC remote
     attempts: int = 1
+    rewritten_branches: tuple[tuple[str, str], ...] = ()  # unpushed promotion branches renamed
+    stale_stages: tuple[StaleStage, ...] = ()  # stage lines naming a moved number: fix them
 
 
 @dataclass
@@ -129,9 +132,12 @@ def pull(
             still = [p for p in wanted if not project.artifacts.exists(p)]
             fetched = len(wanted) - len(still)
             missing = tuple(sorted(p.md5 for p in still))
+    moved = tuple(merged.renumbered)
+    follow = follow_moves(project, moved, remote)
     return SyncResult(
-        remote, merged.action, before, merged.tip, theirs,
-        renumbered=tuple(merged.renumbered), objects_fetched=fetched, objects_missing=missing,
+        remote, merged.action, before, merged.tip, theirs, renumbered=moved,
+        objects_fetched=fetched, objects_missing=missing, rewritten_branches=follow.rewritten,
+        stale_stages=follow.stale,
     )  # fmt: skip
 
 
@@ -189,15 +195,21 @@ def push(
             objects_pushed=uploaded, objects_missing=missing, attempts=attempt,
         )  # fmt: skip
         if local == theirs:
-            return result(remote_tip=theirs)
+            return _followed(project, result(remote_tip=theirs))
         if _push_ref(project.git, remote, ref):
             old = theirs or ZERO  # CAS: a concurrent fetch may already know a newer tip
             project.git.run_ok("update-ref", tracking_ref(ref, remote), local, old)
-            return result(remote_tip=local, pushed=True)
+            return _followed(project, result(remote_tip=local, pushed=True))
         time.sleep(random.uniform(0.05, 0.1 + min(0.05 * 2**attempt, 2.0)))  # backoff + jitter
     raise RefConflictError(
         f"{remote} kept moving {ref}: gave up after {retries} push attempts; try again"
     )
+
+
+def _followed(project: Project, result: SyncResult) -> SyncResult:
+    """``result`` with the renumbering's consequences handled (:mod:`store.renumbering`)."""
+    follow = follow_moves(project, result.renumbered, result.remote)
+    return replace(result, rewritten_branches=follow.rewritten, stale_stages=follow.stale)
 
 
 # -- git transport ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -268,7 +269,8 @@ def test_check_passes_for_a_good_version_whose_artifacts_are_pushed(
 def test_check_fails_when_artifacts_are_not_in_the_dvc_remote(
     box: Sandbox, project: Project
 ) -> None:
-    result = promote(project, "iris", 2, "staging")
+    result = promote(project, "iris", 2, "staging")  # publishes the runs and their bytes first
+    shutil.rmtree(box.dvc_remote / "files")  # ... which the DVC remote then lost
     report = check_branch(box, project, str(result.branch))
     assert not report.ok
     (check,) = report.checks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -173,6 +174,18 @@ def cmd_promote(args: argparse.Namespace) -> int:
     result = promote(project, args.name, int(label), args.stage,
                      direct=True if args.direct else None, force=args.force,
                      body_file=Path(args.body_file) if args.body_file else None)  # fmt: skip
+    status = 0
+    if result.published is not None:
+        from tui.commands.sync import report_moves
+
+        print(f"published the runs to {result.published.remote} first, so the stage names a "
+              "final version number", file=sys.stderr)  # fmt: skip
+        with contextlib.redirect_stdout(sys.stderr):
+            status = report_moves(result.published)
+        if result.requested_version is not None:
+            print(f"{args.name} v{result.requested_version} is v{result.version} now that it is "
+                  f"published; promoting v{result.version}", file=sys.stderr)  # fmt: skip
+    label = str(result.version)
     if result.mode == "pull-request":
         print(f"created branch {result.branch} ({result.commit[:8]}): {args.name} v{label} "
               f"-> {args.stage}", file=sys.stderr)  # fmt: skip
@@ -191,7 +204,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
     if not args.body_file:
         print(result.body)
-    return 0
+    return status
 
 
 def cmd_register(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["cmd_pull", "cmd_push", "move_lines", "progress_reporter"]
+__all__ = ["cmd_pull", "cmd_push", "move_lines", "progress_reporter", "report_moves"]
 
 
 def _project() -> Any:
@@ -50,10 +50,16 @@ def move_lines(moves: Any) -> list[str]:
     return lines
 
 
-def _report_moves(result: Any) -> None:
+def report_moves(result: Any) -> int:
+    """Print every renumbering and what followed from it; 1 when a stage line is now stale."""
     if result.renumbered:
         print(f"renumbered {len(result.renumbered)} unpublished version(s) after the remote's:")
         print("\n".join(move_lines(result.renumbered)))
+    for old, new in result.rewritten_branches:
+        print(f"rewrote unpushed promotion branch {old} -> {new}")
+    for stale in result.stale_stages:
+        print(f"mlx: error: {stale.describe()}", file=sys.stderr)
+    return 1 if result.stale_stages else 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -65,12 +71,12 @@ def cmd_push(args: argparse.Namespace) -> int:
                       progress=progress)  # fmt: skip
     ref = "pushed the runs ref" if result.pushed else "the runs ref was already there"
     print(f"{args.remote}: uploaded {result.objects_pushed} DVC object(s); {ref}")
-    _report_moves(result)
+    status = report_moves(result)
     if result.objects_missing:
         print(f"warning: {len(result.objects_missing)} referenced object(s) are neither in the "
               "local cache nor on the DVC remote: " + ", ".join(result.objects_missing),
               file=sys.stderr)  # fmt: skip
-    return 0
+    return status
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
@@ -82,10 +88,10 @@ def cmd_pull(args: argparse.Namespace) -> int:
     print(f"runs ref from {args.remote}: {result.action}"
           + (f"; fetched {result.objects_fetched} artifact object(s)" if args.all else
              "; artifacts are fetched from the DVC remote when first loaded"))  # fmt: skip
-    _report_moves(result)
+    status = report_moves(result)
     if result.objects_missing:
         print(f"warning: the DVC remote lacks {len(result.objects_missing)} referenced "
               "object(s): " + ", ".join(result.objects_missing)
               + "; push them from a clone that has them (`mlx push`)", file=sys.stderr)  # fmt: skip
         return 1
-    return 0
+    return status
