@@ -180,6 +180,7 @@ class RunDriver:
         self.stage_requests: list[tuple[str, bool]] = []
         self.miss_note = ""
         self._consumed_version: int | None = None
+        self._code_ref: CodeRef | None = None
         self.error: ErrorInfo | None = None
         self.cancelled = False
         self.exception: BaseException | None = None  # first failure, for on_failure
@@ -292,14 +293,11 @@ class RunDriver:
             )
 
     def _record(self, status: str, finished: datetime | None = None) -> RunRecord:
-        git = self.project.git
-        commit = git.head_commit()
         return RunRecord.model_validate({
             "id": self.run_id, "pipeline": self.pipeline.name, "status": status,
             "name": self.run_name,
             "started_at": self.started, "finished_at": finished,
-            "code": CodeRef(commit=commit, dirty=bool(commit) and git.is_dirty(),
-                            branch=git.current_branch()),
+            "code": self._code(),
             "parameters": _jsonable(self.parameters), "stack": self.stack,
             "orchestrator": self.orchestrator, "tags": self.pipeline.tags,
             "config": {"enable_cache": self._pipeline_cache_enabled()},
@@ -307,6 +305,15 @@ class RunDriver:
             "model": self._model_ref(),
             "error": self.error, "host": socket.gethostname(), "user": _user(),
         })  # fmt: skip
+
+    def _code(self) -> CodeRef:
+        """The checked-out code, read once per run (journal and record agree, git is asked once)."""
+        if self._code_ref is None:
+            git = self.project.git
+            commit = git.head_commit()
+            self._code_ref = CodeRef(commit=commit, dirty=bool(commit) and git.is_dirty(),
+                                     branch=git.current_branch())  # fmt: skip
+        return self._code_ref
 
     def _model_ref(self) -> ModelRef | None:
         """The model this run creates (numbered at commit) or uses (resolved now)."""

@@ -20,6 +20,7 @@ system DVC config files are only honoured for non-local remotes (through ``Repo`
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 import shutil
@@ -106,12 +107,21 @@ class ArtifactStore:
         return DvcPointer(md5=oid, size=meta.size, nfiles=meta.nfiles if is_dir else None)
 
     def exists(self, pointer: DvcPointer) -> bool:
-        """Return True when the pointer's bytes (a ``.dir`` and all its entries) are cached."""
-        cache = self._cache_odb()
-        if not cache.exists(pointer.md5):
+        """Return True when the pointer's bytes (a ``.dir`` and all its entries) are cached.
+
+        Plain file checks on DVC 3's cache layout, without importing dvc-data: a fully cached
+        run asks this for every output it reuses and loads nothing.
+        """
+        if not self._cache_path(pointer.md5).is_file():
             return False
-        oids = self._oids(pointer, cache)
-        return oids is not None and all(cache.exists(oid) for oid in oids)
+        if not pointer.is_dir:
+            return True
+        oids = _manifest_oids(self._cache_path(pointer.md5))
+        return oids is not None and all(self._cache_path(oid).is_file() for oid in oids)
+
+    def _cache_path(self, oid: str) -> Path:
+        """Where DVC 3 keeps object ``oid`` in the cache (``files/md5/xx/yyyy``)."""
+        return self.cache_dir / "files" / "md5" / oid[:2] / oid[2:]
 
     def cache_file(self, pointer: DvcPointer, remote: str | None = None) -> Path:
         """Return the read-only path of a single file's object in the cache.
@@ -361,6 +371,15 @@ class ArtifactStore:
         except (OSError, ObjectFormatError):
             return None
         return {pointer.md5} | {str(hi.value) for _key, _meta, hi in tree if hi is not None}
+
+
+def _manifest_oids(path: Path) -> set[str] | None:
+    """The object ids of a ``.dir`` manifest's entries; None when it cannot be read."""
+    try:
+        entries = json.loads(path.read_bytes())
+        return {str(entry["md5"]) for entry in entries}
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _hash_info(pointer: DvcPointer) -> HashInfo:

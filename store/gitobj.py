@@ -59,10 +59,11 @@ class Git:
 
     def __init__(self, root: Path | str) -> None:
         self.cwd = Path(root)
-        out = self.run("rev-parse", "--git-common-dir", "--git-path", "objects")
-        common, objects = out.splitlines()[:2]
+        out = self.run("rev-parse", "--git-common-dir", "--git-path", "objects", "--git-dir")
+        common, objects, git_dir = out.splitlines()[:3]
         self.common_dir = (self.cwd / common).resolve()
         self.objects_dir = (self.cwd / objects).resolve()
+        self.git_dir = (self.cwd / git_dir).resolve()  # per work tree (HEAD lives here)
         self._batch: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._trees: dict[str, list[TreeEntry]] = {}  # objects are immutable: safe to cache
@@ -350,20 +351,46 @@ class Git:
 
     # -- work-tree facts (read only) -------------------------------------------------------
     def head_commit(self) -> str | None:
-        return self.rev_parse("HEAD")
+        """The commit HEAD points at (None on an unborn branch); read from files, no fork."""
+        head = self._head()
+        if head is None:
+            return self.rev_parse("HEAD")
+        return head if len(head) == 40 else self.read_ref(head)
 
     def current_branch(self) -> str | None:
-        proc = subprocess.run(
-            ["git", "symbolic-ref", "-q", "--short", "HEAD"],
-            cwd=self.cwd,
-            capture_output=True,
-            env=_env(),
-        )
-        return proc.stdout.decode().strip() or None
+        """The checked-out branch's short name (None when HEAD is detached)."""
+        head = self._head()
+        if head is None:
+            proc = subprocess.run(["git", "symbolic-ref", "-q", "--short", "HEAD"],
+                                  cwd=self.cwd, capture_output=True, env=_env())  # fmt: skip
+            return proc.stdout.decode().strip() or None
+        return head.removeprefix("refs/heads/") if head.startswith("refs/heads/") else None
+
+    def _head(self) -> str | None:
+        """HEAD's full ref name or commit id from the HEAD file; None: ask git instead."""
+        try:
+            text = (self.git_dir / "HEAD").read_text().strip()
+        except OSError:
+            return None
+        if text.startswith("ref: refs/") and text != "ref: refs/heads/.invalid":  # not reftable
+            return text.removeprefix("ref: ")
+        return text if len(text) == 40 else None
 
     def is_dirty(self, paths: Sequence[str] = ()) -> bool:
-        """Whether tracked files differ from HEAD (untracked files ignored)."""
-        # --no-optional-locks: never refresh (rewrite) the user's .git/index
-        out = self.run("--no-optional-locks", "status", "--porcelain", "--untracked-files=no",
-                       "--", *paths, check=False)  # fmt: skip
+        """Whether tracked files differ from HEAD (untracked files ignored).
+
+        ``diff-index`` (plumbing, no index refresh) names every candidate; only when it names
+        some does ``status`` check them, since a file whose stat data changed but whose content
+        did not is a candidate but not a change. Neither rewrites the user's ``.git/index``.
+        """
+        out = self.run("diff-index", "--name-only", "-z", "HEAD", "--", *paths, check=False)
+        candidates = [p for p in out.split("\0") if p]
+        if not candidates:
+            return False
+        status = ["--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "-z"]
+        if len(candidates) <= 200:  # keep argv short
+            status = ["--literal-pathspecs", *status, "--", *candidates]
+        else:
+            status += ["--", *paths]
+        out = self.run(*status, check=False)
         return bool(out.strip())

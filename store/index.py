@@ -231,7 +231,10 @@ class Index:
             )
 
     def _has_commit(self, sha: str) -> bool:
-        return self.runs.git.rev_parse(sha + "^{commit}") is not None
+        git = self.runs.git
+        if (git.objects_dir / sha[:2] / sha[2:]).is_file():  # loose: no fork (mlx writes loose)
+            return True
+        return git.rev_parse(sha + "^{commit}") is not None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

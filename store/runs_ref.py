@@ -9,10 +9,12 @@ by the ``build`` callback, so two concurrent writers can never take the same one
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from store.errors import GitError, RefConflictError
 from store.gitobj import Git
@@ -81,9 +83,12 @@ class RunsRef:
         """Let git pack loose objects when there are many (``gc --auto``, detached).
 
         Appends write loose objects through plumbing, which never triggers git's own
-        housekeeping; this is cheap when there is nothing to do.
+        housekeeping. ``gc --auto`` is started only when git's own estimate (loose objects in
+        ``objects/17``, packs in ``objects/pack``) passes its default thresholds; git then
+        decides with the user's ``gc.*`` settings. Most runs start no process here.
         """
-        self.git.run_ok("gc", "--auto", "--quiet")
+        if _gc_warranted(self.git.objects_dir):
+            self.git.run_ok("gc", "--auto", "--quiet")
 
     def commit(
         self,
@@ -112,3 +117,24 @@ class RunsRef:
         raise RefConflictError(
             f"{self.ref} kept moving: could not append after {attempts} attempts; try again"
         )
+
+
+# git's defaults: gc.auto = 6700 loose objects (estimated from objects/17, 1/256 of them) and
+# gc.autoPackLimit = 50 packs.
+_LOOSE_IN_17 = -(-6700 // 256)
+_PACKS = 50
+
+
+def _gc_warranted(objects: Path) -> bool:
+    """Whether ``git gc --auto`` could find work, by git's own cheap estimate."""
+    try:
+        loose = sum(1 for name in os.listdir(objects / "17") if len(name) == 38)
+    except OSError:
+        loose = 0
+    if loose > _LOOSE_IN_17:
+        return True
+    try:
+        packs = sum(1 for name in os.listdir(objects / "pack") if name.endswith(".pack"))
+    except OSError:
+        packs = 0
+    return packs > _PACKS

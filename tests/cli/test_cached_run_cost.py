@@ -1,0 +1,103 @@
+"""A fully cached `mlx run` pays only for what it uses.
+
+Measured on the real CLI in a subprocess: which modules it imports (``PYTHONPROFILEIMPORTTIME``,
+Python's own import log) and which git processes it starts (a ``git`` script first on PATH that
+logs its arguments and execs the real git).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from _helpers import commit_all, mlx_cli, write_pipeline
+
+PIPELINE = """
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from engine import pipeline, step
+
+
+@step
+def folder() -> Annotated[Path, "folder"]:
+    out = Path(tempfile.mkdtemp()) / "folder"
+    out.mkdir()
+    (out / "a.txt").write_text("a")
+    (out / "b.txt").write_text("bb")
+    return out
+
+
+@step
+def size(folder: Path) -> Annotated[int, "size"]:
+    return sum(p.stat().st_size for p in folder.iterdir())
+
+
+@step
+def double(size: int) -> Annotated[int, "doubled"]:
+    return 2 * size
+
+
+@pipeline
+def three() -> None:
+    double(size(folder()))
+"""
+
+HEAVY = {"dvc", "dvc_data", "dvc_objects", "numpy", "pandas"}
+MAX_GIT_PROCESSES = 6
+
+
+def _git_shim(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """Env whose PATH starts with a `git` that logs its arguments, then runs the real git."""
+    real = shutil.which("git")
+    assert real is not None
+    folder, log = tmp_path / "shim", tmp_path / "git-calls.log"
+    folder.mkdir()
+    script = folder / "git"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def _run(root: Path, env: dict[str, str]) -> tuple[dict[str, object], set[str]]:
+    proc = mlx_cli(root, "run", "three", "--headless", "--json",
+                   env={**env, "PYTHONPROFILEIMPORTTIME": "1"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    return json.loads(proc.stdout), imported
+
+
+def test_a_fully_cached_run_imports_no_dvc_numpy_or_pandas(project_dir: Path) -> None:
+    write_pipeline(project_dir, "three", PIPELINE)
+    commit_all(project_dir)
+
+    _, cold = _run(project_dir, {})
+    run, cached = _run(project_dir, {})
+
+    assert {"dvc_data", "dvc_objects"} <= cold  # the import log sees storing outputs
+    assert [s["status"] for s in run["steps"]] == ["cached"] * 3  # type: ignore[index]
+    assert "pydantic" in cached and HEAVY & cached == set()
+
+
+def test_a_fully_cached_run_starts_few_git_processes(project_dir: Path, tmp_path: Path) -> None:
+    write_pipeline(project_dir, "three", PIPELINE)
+    commit_all(project_dir)
+    env, log = _git_shim(tmp_path)
+    _run(project_dir, env)
+    log.unlink()
+
+    run, _ = _run(project_dir, env)
+
+    calls = log.read_text().splitlines()
+    assert [s["status"] for s in run["steps"]] == ["cached"] * 3  # type: ignore[index]
+    assert any(c.startswith("update-ref") for c in calls)  # the shim saw the run's commit
+    assert not [c for c in calls if " status" in f" {c}" or c.startswith("gc")], calls
+    assert len(calls) <= MAX_GIT_PROCESSES, calls
