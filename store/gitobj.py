@@ -30,6 +30,7 @@ MODE_FILE = "100644"
 MODE_DIR = "40000"
 IDENT_NAME = "mlx"
 IDENT_EMAIL = "mlx@localhost"
+_FEW_LOOSE = 64  # read_blobs tries loose files first up to this many (bulk reads: cat-file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,11 @@ class Git:
         return sha
 
     def read_object(self, sha: str) -> tuple[str, bytes]:
-        """Return ``(type, content)`` of an object through the persistent cat-file process."""
+        """Return ``(type, content)`` of an object: a loose one (what mlx writes) is read
+        in-process, anything else through the persistent cat-file process."""
+        loose = self._read_loose(sha)
+        if loose is not None:
+            return loose
         with self._lock:
             proc = self._batch_proc()
             assert proc.stdin is not None and proc.stdout is not None
@@ -154,9 +159,19 @@ class Git:
             return header[1], data
 
     def read_blobs(self, shas: Sequence[str]) -> dict[str, bytes]:
-        """Read many blobs with one pipelined ``git cat-file --batch`` (writer thread)."""
+        """Read many blobs with one pipelined ``git cat-file --batch`` (writer thread).
+
+        A few blobs (a run's new records) are usually loose: they are read in-process.
+        """
+        out: dict[str, bytes] = {}
+        if len(shas) <= _FEW_LOOSE:
+            for sha in shas:
+                loose = self._read_loose(sha)
+                if loose is not None:
+                    out[sha] = loose[1]
+            shas = [sha for sha in shas if sha not in out]
         if not shas:
-            return {}
+            return out
         proc = subprocess.Popen(
             ["git", "cat-file", "--batch"],
             cwd=self.cwd,
@@ -175,7 +190,6 @@ class Git:
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
-        out: dict[str, bytes] = {}
         for _ in shas:
             header = proc.stdout.readline().decode().split()
             if len(header) != 3:
@@ -184,6 +198,18 @@ class Git:
         writer.join()
         proc.wait()
         return out
+
+    def _read_loose(self, sha: str) -> tuple[str, bytes] | None:
+        """``(type, content)`` of a loose object; None when it is not loose (packed, absent)."""
+        if len(sha) != 40:
+            return None
+        try:
+            data = zlib.decompress((self.objects_dir / sha[:2] / sha[2:]).read_bytes())
+        except (OSError, zlib.error):
+            return None
+        header, _, body = data.partition(b"\0")
+        kind, _, size = header.decode(errors="replace").partition(" ")
+        return (kind, body) if size.isdigit() and int(size) == len(body) else None
 
     def _batch_proc(self) -> subprocess.Popen[bytes]:
         if self._batch is None or self._batch.poll() is not None:

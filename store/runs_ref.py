@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store.errors import GitError, RefConflictError
-from store.gitobj import Git
+from store.errors import RefConflictError
+from store.gitobj import Git, TreeEntry
 from store.paths import DEFAULT_RUNS_REF
 
 __all__ = ["RunsRef", "TipView"]
@@ -53,13 +53,21 @@ class TipView:
         return max(numbers, default=0) + 1
 
     def read(self, path: str) -> bytes | None:
-        if self.tip is None:
+        """The blob at ``path`` in the tip's tree (walked through the cached tree reader, so
+        the records mlx just wrote are read without a git process)."""
+        *folders, name = path.split("/")
+        sha = self.tree
+        for part in folders:
+            entry = self._entry(sha, part)
+            sha = entry.sha if entry is not None and entry.is_dir else None
+        entry = self._entry(sha, name)
+        if entry is None or entry.is_dir:
             return None
-        try:
-            kind, data = self.git.read_object(f"{self.tip}:{path}")
-        except GitError:  # cat-file answers "missing" for an absent path
-            return None
+        kind, data = self.git.read_object(entry.sha)
         return data if kind == "blob" else None
+
+    def _entry(self, tree: str | None, name: str) -> TreeEntry | None:
+        return next((e for e in self.git.tree_entries(tree) if e.name == name), None)
 
 
 class RunsRef:

@@ -7,7 +7,6 @@ logs its arguments and execs the real git).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
@@ -48,7 +47,7 @@ def three() -> None:
 """
 
 HEAVY = {"dvc", "dvc_data", "dvc_objects", "numpy", "pandas"}
-MAX_GIT_PROCESSES = 6
+MAX_GIT_PROCESSES = 5
 
 
 def _git_shim(tmp_path: Path) -> tuple[dict[str, str], Path]:
@@ -63,16 +62,16 @@ def _git_shim(tmp_path: Path) -> tuple[dict[str, str], Path]:
     return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}, log
 
 
-def _run(root: Path, env: dict[str, str]) -> tuple[dict[str, object], set[str]]:
-    proc = mlx_cli(root, "run", "three", "--headless", "--json",
-                   env={**env, "PYTHONPROFILEIMPORTTIME": "1"})  # fmt: skip
+def _run(root: Path, env: dict[str, str]) -> tuple[int, set[str]]:
+    """`mlx run three --headless`: the number of steps served by the cache, modules imported."""
+    proc = mlx_cli(root, "run", "three", "--headless", env={**env, "PYTHONPROFILEIMPORTTIME": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     imported = {
         line.rsplit("|", 1)[1].strip().split(".")[0]
         for line in proc.stderr.splitlines()
         if line.startswith("import time:") and "|" in line
     }
-    return json.loads(proc.stdout), imported
+    return proc.stderr.count(" cached (from run "), imported
 
 
 def test_a_fully_cached_run_imports_no_dvc_numpy_or_pandas(project_dir: Path) -> None:
@@ -80,10 +79,10 @@ def test_a_fully_cached_run_imports_no_dvc_numpy_or_pandas(project_dir: Path) ->
     commit_all(project_dir)
 
     _, cold = _run(project_dir, {})
-    run, cached = _run(project_dir, {})
+    served, cached = _run(project_dir, {})
 
     assert {"dvc_data", "dvc_objects"} <= cold  # the import log sees storing outputs
-    assert [s["status"] for s in run["steps"]] == ["cached"] * 3  # type: ignore[index]
+    assert served == 3
     assert "pydantic" in cached and HEAVY & cached == set()
 
 
@@ -94,10 +93,10 @@ def test_a_fully_cached_run_starts_few_git_processes(project_dir: Path, tmp_path
     _run(project_dir, env)
     log.unlink()
 
-    run, _ = _run(project_dir, env)
+    served, _ = _run(project_dir, env)
 
     calls = log.read_text().splitlines()
-    assert [s["status"] for s in run["steps"]] == ["cached"] * 3  # type: ignore[index]
+    assert served == 3
     assert any(c.startswith("update-ref") for c in calls)  # the shim saw the run's commit
     assert not [c for c in calls if " status" in f" {c}" or c.startswith("gc")], calls
-    assert len(calls) <= MAX_GIT_PROCESSES, calls
+    assert len(calls) <= MAX_GIT_PROCESSES, "\n".join(calls)
