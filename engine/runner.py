@@ -535,7 +535,7 @@ class RunDriver:
         if record is None:
             return False
         pointer = DvcPointer.model_validate(record["pointer"])
-        if self.project.artifacts.exists(pointer):
+        if self.project.artifacts.verified(pointer):  # md5-checked bytes (corrupt: removed)
             return True
         try:
             return bool(self.project.artifacts.in_remote(pointer, remote=self.remote))

@@ -40,6 +40,7 @@ from store.errors import (
     ValidationError,
 )
 from store.records import DvcPointer
+from store.verify import Verifier
 
 if TYPE_CHECKING:
     from dvc_data.hashfile.db import HashFileDB
@@ -98,13 +99,29 @@ class ArtifactStore:
         source = Path(path).resolve()
         if not source.exists():
             raise ArtifactError(f"cannot save {source} to the DVC cache: it does not exist")
-        with _wrapped(f"saving {source} to the DVC cache {self.cache_dir}"):
+        where = f"saving {source} to the DVC cache {self.cache_dir}"
+        with _wrapped(where), _transfer_errors() as errors:
             staging, meta, obj = build(cache, str(source), cache.fs, "md5")
-            transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
+            oids = {str(obj.hash_info.value)} | _entry_oids(obj)
+            before = _tmp_files(cache, oids)
+            result = transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
+        if result.failed or not all(cache.exists(oid) for oid in oids):
+            for leftover in _tmp_files(cache, oids) - before:  # what the failed copy left
+                leftover.unlink(missing_ok=True)
+            cause = errors[0] if errors else "some objects are missing after the copy"
+            raise ArtifactError(f"{where} failed: {cause}")
         oid = obj.hash_info.value
         assert oid is not None and meta.size is not None
         is_dir = obj.hash_info.isdir
         return DvcPointer(md5=oid, size=meta.size, nfiles=meta.nfiles if is_dir else None)
+
+    def verified(self, pointer: DvcPointer) -> bool:
+        """Whether the pointer's objects are cached with bytes that match their md5.
+
+        Cheap after the first call for an unchanged object (see :mod:`store.verify`); corrupt
+        objects are removed from the cache so a fetch can replace them.
+        """
+        return self._verifier().pointer_ok(pointer)
 
     def exists(self, pointer: DvcPointer) -> bool:
         """Return True when the pointer's bytes (a ``.dir`` and all its entries) are cached.
@@ -352,8 +369,25 @@ class ArtifactStore:
         return self.remotes().get(name, "?")
 
     def _ensure_cached(self, pointer: DvcPointer, remote: str | None) -> None:
-        if not self.exists(pointer):
+        """Make the pointer's verified bytes available: check, else fetch and check again."""
+        verifier = self._verifier()
+        if verifier.pointer_ok(pointer):
+            return
+        corrupt = f"cached object(s) {', '.join(verifier.corrupt)} did not match their md5 " \
+            "and were removed; " if verifier.corrupt else ""  # fmt: skip
+        try:
             self.fetch([pointer], remote)
+        except ArtifactMissingError as exc:
+            raise ArtifactMissingError(f"{corrupt}{exc}") from exc
+        if not verifier.pointer_ok(pointer):
+            raise ArtifactError(
+                f"artifact {pointer.md5}: the bytes fetched from the DVC remote do not match "
+                f"their md5 ({', '.join(verifier.corrupt)}); they were removed from the cache. "
+                "The remote holds corrupt or forged objects: push them again from a good copy"
+            )
+
+    def _verifier(self) -> Verifier:
+        return Verifier(self.cache_dir, self._dvc_dir / "tmp" / "mlx-verified.sqlite")
 
     @staticmethod
     def _oids(pointer: DvcPointer, odb: HashFileDB) -> set[str] | None:
@@ -380,6 +414,51 @@ def _manifest_oids(path: Path) -> set[str] | None:
         return {str(entry["md5"]) for entry in entries}
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def _entry_oids(obj: Any) -> set[str]:
+    """Object ids of the entries of a tree object (none for a file)."""
+    from dvc_data.hashfile.tree import Tree
+
+    if not isinstance(obj, Tree):
+        return set()
+    return {str(hi.value) for _key, _meta, hi in obj if hi is not None and hi.value}
+
+
+def _tmp_files(odb: HashFileDB, oids: Iterable[str]) -> set[Path]:
+    """Temporary files in the prefix directories of ``oids`` (left behind by a failed copy)."""
+    dirs = {Path(_object_path(odb, oid)).parent for oid in oids}
+    return {p for d in dirs if d.is_dir() for p in d.glob("*.tmp")}
+
+
+@contextmanager
+def _transfer_errors() -> Iterator[list[str]]:
+    """Collect the errors dvc-data logs (and swallows) while copying objects, quietly.
+
+    dvc-data reports a failed copy in its result and logs the exception with a traceback;
+    the caller raises one clear error naming the OS error instead.
+    """
+    import logging
+
+    errors: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            exc = record.exc_info[1] if record.exc_info else None
+            errors.append(f"{type(exc).__name__}: {exc}" if exc else record.getMessage())
+
+    handler = _Collect(level=logging.ERROR)
+    loggers = [logging.getLogger(name) for name in ("dvc_data", "dvc_objects")]
+    saved = [(lg, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.propagate = False
+    try:
+        yield errors
+    finally:
+        for lg, propagate in saved:
+            lg.removeHandler(handler)
+            lg.propagate = propagate
 
 
 def _hash_info(pointer: DvcPointer) -> HashInfo:
