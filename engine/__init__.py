@@ -5,9 +5,11 @@ Import everything from here::
     from engine import step, pipeline, Model, ModelStages, Client, get_step_context
 """
 
+from engine import fileio
 from engine.artifact_utils import load_artifact, log_metadata, save_artifact
 from engine.caching import CachePolicy
 from engine.client import ArtifactVersionView, Client, PipelineRunView
+from engine.compat import DockerSettings, ResourceSettings
 from engine.compiler import ExternalArtifact
 from engine.context import StepContext, get_pipeline_context, get_step_context
 from engine.enums import ArtifactType
@@ -16,6 +18,7 @@ from engine.materializers import BaseMaterializer
 from engine.model import Model, ModelStages, ModelVersionView
 from engine.pipeline import Pipeline, PipelineRunFailedError, pipeline
 from engine.step import ArtifactConfig, BaseStep, Step, step
+from engine.types import CSVString, HTMLString, JSONString, MarkdownString
 from store.errors import MlxError
 
 __all__ = [
@@ -24,9 +27,14 @@ __all__ = [
     "ArtifactVersionView",
     "BaseMaterializer",
     "BaseStep",
+    "CSVString",
     "CachePolicy",
     "Client",
+    "DockerSettings",
     "ExternalArtifact",
+    "HTMLString",
+    "JSONString",
+    "MarkdownString",
     "MlxError",
     "Model",
     "ModelStages",
@@ -34,8 +42,10 @@ __all__ = [
     "Pipeline",
     "PipelineRunFailedError",
     "PipelineRunView",
+    "ResourceSettings",
     "Step",
     "StepContext",
+    "fileio",
     "get_logger",
     "get_pipeline_context",
     "get_step_context",

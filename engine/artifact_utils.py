@@ -118,7 +118,9 @@ def log_metadata(
 
 def _artifact_metadata(ctx: Any, artifact_id: str, metadata: dict[str, Any]) -> None:
     artifact_id = artifact_id.replace("-", "")
-    made = {d["id"] for drafts in ctx.run_artifacts.values() for d in drafts}
+    made = {
+        d["id"] for drafts in ctx.run_artifacts.values() for d in drafts if not d.get("version")
+    }
     if artifact_id not in made:
         raise ValidationError(
             f"log_metadata(artifact_version_id={artifact_id!r}): not an artifact version made "

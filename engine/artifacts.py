@@ -135,7 +135,7 @@ def store_value(
         from store.trust import note_authored
 
         note_authored(project.state_dir, pointer.md5)
-    model_type = getattr(cls, "ARTIFACT_TYPE", "data") == "model"
+    model_type = cls.is_model()
     return {
         "id": uuid.uuid4().hex,
         "name": name,

@@ -13,7 +13,7 @@ from typing import Any
 
 from store.errors import ValidationError
 
-__all__ = ["UNSUPPORTED", "reject_unsupported"]
+__all__ = ["UNSUPPORTED", "DockerSettings", "ResourceSettings", "reject_unsupported"]
 
 # ZenML option -> what to do instead in mlx
 UNSUPPORTED: dict[str, str] = {
@@ -44,3 +44,21 @@ def reject_unsupported(options: Mapping[str, Any], where: str) -> None:
                 continue
             raise ValidationError(f"{where}: {key}= is not supported; {UNSUPPORTED[key]}")
         raise ValidationError(f"{where}: unknown option {key!r}")
+
+
+class _InertSettings:
+    """Settings for infrastructure mlx does not run; kept so ported code imports and runs."""
+
+    def __init__(self, **values: Any) -> None:
+        self.values = dict(values)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.values.items())})"
+
+
+class DockerSettings(_InertSettings):
+    """ZenML's Docker build settings: no effect (mlx runs steps in the local environment)."""
+
+
+class ResourceSettings(_InertSettings):
+    """ZenML's resource requests: no effect on local orchestrators (as in ZenML's local one)."""

@@ -199,7 +199,7 @@ class Compiler:
             if source is not None:
                 inputs[pname] = source
             elif sources is not None:
-                inputs.update({f"{pname}[{i}]": src for i, src in enumerate(sources)})
+                inputs.update({f"{pname}.{i}": src for i, src in enumerate(sources)})
             else:
                 params[pname] = validate_value(value, step.param_types[pname], f"{name}.{pname}")
         missing = [
@@ -288,7 +288,13 @@ def call_order(spec: PipelineSpec) -> tuple[str, ...]:
 
 @contextmanager
 def compiling(pipeline: str, overrides: Mapping[str, Any] | None = None) -> Iterator[Compiler]:
-    compiler = Compiler(pipeline, overrides)
+    with compiling_with(Compiler(pipeline, overrides)) as compiler:
+        yield compiler
+
+
+@contextmanager
+def compiling_with(compiler: Compiler) -> Iterator[Compiler]:
+    """Make ``compiler`` receive the step calls of the body run inside this block."""
     token = _ACTIVE.set(compiler)
     try:
         yield compiler

@@ -114,13 +114,13 @@ def execute_step(task: StepTask) -> StepResult:
 
 
 def _grouped(values: dict[str, Any]) -> dict[str, Any]:
-    """Inputs named ``name[0]``, ``name[1]``... (a list of outputs as one input) as one list."""
+    """Inputs named ``name.0``, ``name.1``... (a list of outputs as one input) as one list."""
     out: dict[str, Any] = {}
     lists: dict[str, dict[int, Any]] = {}
     for key, value in values.items():
-        base, bracket, index = key.partition("[")
-        if bracket and index.endswith("]") and index[:-1].isdigit():
-            lists.setdefault(base, {})[int(index[:-1])] = value
+        base, dot, index = key.rpartition(".")
+        if dot and index.isdigit():
+            lists.setdefault(base, {})[int(index)] = value
         else:
             out[key] = value
     for base, items in lists.items():

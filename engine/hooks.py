@@ -8,6 +8,7 @@ fails loudly, naming the string and what was missing, never a silent log line.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,11 @@ class SourceHook:
         if not module or not attr or not all(p.isidentifier() for p in source.split(".")):
             raise ValidationError(
                 f"{where}: hook {source!r} must be a callable or a 'module.function' string"
+            )
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            raise ValidationError(
+                f"{where}: hook {source!r}: no module {module.split('.')[0]!r} is importable; "
+                "check the module path"
             )
         self.source = source
         self.where = where

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from engine.caching import CachePolicy
-from engine.compiler import PipelineSpec, compiling, validate_value
+from engine.compiler import PipelineSpec, compiling, compiling_with, validate_value
 from engine.runtime import PipelineContext, pipeline_context
 from store.errors import RunFailedError, ValidationError, did_you_mean
 from store.names import check_name
@@ -159,15 +159,23 @@ class Pipeline:
         return self.bind((), values)
 
     # -- compile and run -------------------------------------------------------------------
-    def compile(self, parameters: Mapping[str, Any]) -> PipelineSpec:
+    def compile(self, parameters: Mapping[str, Any], compiler: Any = None) -> PipelineSpec:
+        """The DAG of the body for ``parameters`` (empty for a dynamic pipeline, whose body
+        runs during the run with the dynamic orchestrator's ``compiler``)."""
+        if self.dynamic and compiler is None:
+            return PipelineSpec(self.name, {})
         model = self.model
         bind = getattr(model, "_bind_for_compile", None)
         if callable(bind):
             model = bind()
         context = PipelineContext(self.name, model, dict(self.extra), self.enable_cache)
-        with compiling(self.name, self.step_overrides) as compiler, pipeline_context(context):
+        if compiler is not None:
+            with compiling_with(compiler), pipeline_context(context):
+                self.entrypoint(**parameters)
+            return PipelineSpec(self.name, dict(compiler.invocations))
+        with compiling(self.name, self.step_overrides) as active, pipeline_context(context):
             self.entrypoint(**parameters)
-        return compiler.spec()
+        return active.spec()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the pipeline and return the run; raise :class:`PipelineRunFailedError` if it fails.

@@ -34,6 +34,8 @@ SUPPORTED: dict[str, str] = {
         "get_pipeline_context", "StepContext", "log_metadata", "save_artifact",
         "load_artifact", "ExternalArtifact", "ArtifactConfig", "ArtifactType", "CachePolicy",
         "BaseMaterializer", "get_logger", "BaseStep", "Pipeline", "PipelineRunFailedError",
+        "HTMLString", "MarkdownString", "CSVString", "JSONString", "fileio", "DockerSettings",
+        "ResourceSettings",
     )
 }  # fmt: skip
 SUPPORTED["ModelVersion"] = "Model"  # ZenML < 0.55

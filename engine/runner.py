@@ -98,6 +98,10 @@ def run_pipeline(
     stack_config = project.load_stack(stack_name)
     spec = pipeline.compile(parameters)
     orchestrator = orchestrator_for(stack_config, stack_name)
+    if getattr(pipeline, "dynamic", False):  # the body runs during the run, step by step
+        from engine.orchestrators.dynamic import DynamicOrchestrator
+
+        orchestrator = DynamicOrchestrator()
     driver = RunDriver(project, pipeline, spec, dict(parameters), stack_name, enable_cache)
     driver.sinks.append(on_event or (lambda e: None))
     driver.orchestrator = orchestrator.flavor
@@ -206,16 +210,20 @@ class RunDriver:
         self.emit(ev.RunStarted(run_id=self.run_id, pipeline=self.pipeline.name, steps=steps,
                                 parameters=self.parameters, stack=self.stack))  # fmt: skip
         for inv in self.spec.invocations.values():
-            for name, source in inv.inputs.items():
-                if isinstance(source, ExternalArtifact) and id(source) not in self.externals:
-                    draft = store_value(self.project, source.value,
-                                        source.name or f"external_{inv.name}_{name}",
-                                        run_id=self.run_id)  # fmt: skip
-                    self.drafts[draft["id"]] = draft
-                    self.externals[id(source)] = (
-                        ArtifactRef(id=draft["id"], name=draft["name"]),
-                        draft,
-                    )
+            self.store_externals(inv)
+
+    def store_externals(self, inv: Any) -> None:
+        """Store the ``ExternalArtifact`` inputs of one invocation (once each)."""
+        for name, source in inv.inputs.items():
+            if isinstance(source, ExternalArtifact) and id(source) not in self.externals:
+                draft = store_value(self.project, source.value,
+                                    source.name or f"external_{inv.name}_{name}",
+                                    run_id=self.run_id)  # fmt: skip
+                self.drafts[draft["id"]] = draft
+                self.externals[id(source)] = (
+                    ArtifactRef(id=draft["id"], name=draft["name"]),
+                    draft,
+                )
 
     def abort(self, exc: BaseException) -> None:
         """Record why the run stopped early: running steps end, unstarted ones are skipped."""
@@ -359,11 +367,31 @@ class RunDriver:
 
         try:
             takes = bool(inspect.signature(hook).parameters)
-            hook(exc) if takes and exc is not None else hook()
+            with self._hook_context(exc is not None):
+                hook(exc) if takes and exc is not None else hook()
         except Exception as hook_exc:  # noqa: BLE001 - hooks must not lose the run record
             self.error = self.error or ErrorInfo(
                 type=type(hook_exc).__name__, message=f"hook {hook.__name__} failed: {hook_exc}",
                 traceback=traceback.format_exc())  # fmt: skip
+
+    def _hook_context(self, failure: bool) -> Any:
+        """Pipeline hooks see a step context, as in ZenML: the failed step's, else the last."""
+        from engine.runtime import StepContext, step_context
+
+        steps = [self.steps[n] for n in self.order() if n in self.steps]
+        chosen = next((s for s in steps if s.status == "failed"), None) if failure else None
+        chosen = chosen or next((s for s in reversed(steps) if s.status != "skipped"), None)
+        if chosen is None:
+            return contextlib.nullcontext()
+        try:
+            model = self._step_model()
+        except MlxError:
+            model = None
+        ctx = StepContext(step_name=chosen.name, run_id=self.run_id,
+                          pipeline_name=self.pipeline.name, parameters=dict(chosen.parameters),
+                          model=model, run_name=self.run_name,
+                          run_parameters=_jsonable(self.parameters))  # fmt: skip
+        return step_context(ctx)
 
     # -- Driver protocol -------------------------------------------------------------------
     def order(self) -> list[str]:
@@ -447,8 +475,8 @@ class RunDriver:
     def _run_artifacts(self) -> dict[str, list[dict[str, Any]]]:
         """Artifact versions made so far in this run, by name (``Client`` finds them)."""
         found: dict[str, list[dict[str, Any]]] = {}
-        for draft in self.drafts.values():
-            found.setdefault(draft["name"], []).append(draft)
+        for _, record in self.outputs.values():  # made or taken from the cache, in order
+            found.setdefault(record["name"], []).append(record)
         return found
 
     def complete(self, result: StepResult) -> None:

@@ -123,6 +123,11 @@ class PipelineContext:
     extra: dict[str, Any]
     enable_cache: bool | None
 
+    @property
+    def model_version(self) -> Any:
+        """ZenML's older name for :attr:`model`."""
+        return self.model
+
 
 _STEP: ContextVar[StepContext | None] = ContextVar("mlx_step_context", default=None)
 _PIPELINE: ContextVar[PipelineContext | None] = ContextVar("mlx_pipeline_context", default=None)

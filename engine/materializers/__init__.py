@@ -44,6 +44,7 @@ from engine.materializers.pickle import (
     fallback_for,
 )
 from engine.materializers.sklearn import SklearnMaterializer
+from engine.materializers.text import TextMaterializer
 
 __all__ = [
     "BaseMaterializer",
@@ -59,6 +60,7 @@ __all__ = [
     "PydanticMaterializer",
     "SeriesMaterializer",
     "SklearnMaterializer",
+    "TextMaterializer",
     "known_materializers",
     "load_value",
     "loads_code",
@@ -84,6 +86,7 @@ def _register_builtins() -> None:
         DataFrameMaterializer,
         SeriesMaterializer,
         SklearnMaterializer,
+        TextMaterializer,
     ):
         register(materializer)
     register_predicate(is_dataclass_type, DataclassMaterializer)

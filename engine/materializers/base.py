@@ -68,6 +68,25 @@ class BaseMaterializer(ABC):
     ARTIFACT_TYPE: ClassVar[str] = "data"
     LOADS_CODE: ClassVar[bool] = False
     """True when loading can run code from the bytes (pickle): gated by trust, never previewed."""
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[Any] = None  # ZenML's name: ArtifactType.MODEL = model
+
+    def __init__(self, uri: str = "", artifact_store: Any = None) -> None:
+        # ZenML-style materializers (save(data) / load(data_type)) read and write in self.uri,
+        # a directory; mlx-style ones get the path as an argument instead.
+        self.uri = uri
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # ZenML registers a materializer when its class is defined; ported ZenML-style
+        # materializers keep that behaviour (mlx-style ones are registered explicitly).
+        if is_zenml_style(cls) and not inspect.isabstract(cls) and cls.ASSOCIATED_TYPES:
+            register(cls)
+
+    @classmethod
+    def is_model(cls) -> bool:
+        """True when values it stores are model artifacts."""
+        kind = getattr(cls.ASSOCIATED_ARTIFACT_TYPE, "value", cls.ASSOCIATED_ARTIFACT_TYPE)
+        return cls.ARTIFACT_TYPE == "model" or kind == "ModelArtifact"
 
     @abstractmethod
     def save(self, data: Any, path: Path) -> None:
@@ -86,6 +105,15 @@ class BaseMaterializer(ABC):
     def extract_metadata(self, data: Any) -> dict[str, Any]:
         """Return cheap, JSON-serializable facts about ``data`` (shape, length, columns, ...)."""
         return {}
+
+
+def is_zenml_style(cls: type) -> bool:
+    """True for ZenML's materializer shape: ``save(self, data)`` and ``load(self, data_type)``."""
+    try:
+        params = inspect.signature(cls.save).parameters  # type: ignore[attr-defined]
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return len(params) == 2  # self, data
 
 
 _by_type: dict[type, type[BaseMaterializer]] = {}
@@ -281,7 +309,12 @@ def save_value(
     try:
         target = staging / path.name
         instance = cls()
-        instance.save(data, target)
+        if is_zenml_style(cls):
+            target.mkdir()
+            instance.uri = str(target)
+            instance.save(data)  # type: ignore[call-arg]
+        else:
+            instance.save(data, target)
         if not target.exists():
             raise MaterializerError(f"save() wrote nothing at the path it was given ({target})")
         metadata = instance.extract_metadata(data)
@@ -308,6 +341,8 @@ def load_value(
     cls = resolve_materializer(materializer) if isinstance(materializer, str) else materializer
     tp = resolve_type(data_type) if isinstance(data_type, str) else data_type
     try:
+        if is_zenml_style(cls):
+            return cls(uri=str(path)).load(tp)  # type: ignore[call-arg]
         return cls().load(tp, Path(path))
     except Exception as exc:
         raise MaterializerError(

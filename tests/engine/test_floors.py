@@ -49,7 +49,16 @@ FLOORS: list[tuple[str, set[str]]] = [
             "engine.runtime",
         },
     ),
-    ("artifact I/O", {"engine.artifacts", "engine.caching", "engine.materializers.*"}),
+    (
+        "artifact I/O",
+        {
+            "engine.artifacts",
+            "engine.caching",
+            "engine.fileio",
+            "engine.materializers.*",
+            "engine.types",
+        },
+    ),
 ]
 
 

@@ -1,0 +1,83 @@
+"""``fileio``: ZenML's file helpers (``zenml.io.fileio``) over the local filesystem.
+
+mlx artifacts live in the DVC cache and materializers get local paths, so every function here
+is the plain local operation under ZenML's name (``open``, ``exists``, ``makedirs``, ...).
+"""
+
+from __future__ import annotations
+
+import builtins
+import glob as _glob
+import os
+import shutil
+from collections.abc import Iterator
+from typing import IO, Any
+
+__all__ = [
+    "copy", "exists", "glob", "isdir", "listdir", "makedirs", "mkdir", "open", "remove",
+    "rename", "rmtree", "size", "stat", "walk",
+]  # fmt: skip
+
+PathType = str | os.PathLike[str]
+
+
+def open(path: PathType, mode: str = "r", **kwargs: Any) -> IO[Any]:  # noqa: A001
+    """Open a file (``builtins.open``)."""
+    return builtins.open(path, mode, **kwargs)
+
+
+def exists(path: PathType) -> bool:
+    return os.path.exists(path)
+
+
+def isdir(path: PathType) -> bool:
+    return os.path.isdir(path)
+
+
+def listdir(path: PathType) -> list[str]:
+    return os.listdir(path)
+
+
+def makedirs(path: PathType) -> None:
+    os.makedirs(path, exist_ok=True)
+
+
+def mkdir(path: PathType) -> None:
+    os.mkdir(path)
+
+
+def copy(src: PathType, dst: PathType, overwrite: bool = False) -> None:
+    """Copy a file; refuses to replace ``dst`` unless ``overwrite``."""
+    if not overwrite and os.path.exists(dst):
+        raise FileExistsError(f"{dst} exists; pass overwrite=True to replace it")
+    shutil.copyfile(src, dst)
+
+
+def rename(src: PathType, dst: PathType, overwrite: bool = False) -> None:
+    if not overwrite and os.path.exists(dst):
+        raise FileExistsError(f"{dst} exists; pass overwrite=True to replace it")
+    os.replace(src, dst)
+
+
+def remove(path: PathType) -> None:
+    os.remove(path)
+
+
+def rmtree(path: PathType) -> None:
+    shutil.rmtree(path)
+
+
+def glob(pattern: PathType) -> list[str]:
+    return _glob.glob(os.fspath(pattern))
+
+
+def size(path: PathType) -> int:
+    return os.path.getsize(path)
+
+
+def stat(path: PathType) -> os.stat_result:
+    return os.stat(path)
+
+
+def walk(top: PathType, topdown: bool = True) -> Iterator[tuple[str, list[str], list[str]]]:
+    yield from os.walk(top, topdown=topdown)
