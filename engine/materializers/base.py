@@ -69,6 +69,8 @@ class BaseMaterializer(ABC):
     LOADS_CODE: ClassVar[bool] = False
     """True when loading can run code from the bytes (pickle): gated by trust, never previewed."""
     ASSOCIATED_ARTIFACT_TYPE: ClassVar[Any] = None  # ZenML's name: ArtifactType.MODEL = model
+    FALLBACK_ON_FAILURE: ClassVar[bool] = False
+    """When chosen by type and a value cannot be saved, use the registered fallback instead."""
 
     def __init__(self, uri: str = "", artifact_store: Any = None) -> None:
         # ZenML-style materializers (save(data) / load(data_type)) read and write in self.uri,
@@ -301,6 +303,19 @@ def save_value(
     """
     path = Path(path)
     cls = materializer if materializer is not None else materializer_for(type(data))
+    try:
+        return _save_with(cls, data, path)
+    except MaterializerError:
+        # a safe format that cannot hold this particular value (a scikit-learn pipeline with
+        # user-defined transformers for skops) gives way to the fallback, which warns
+        if materializer is not None or not cls.FALLBACK_ON_FAILURE or not _fallback:
+            raise
+        return _save_with(_fallback[-1](type(data)), data, path)
+
+
+def _save_with(
+    cls: type[BaseMaterializer], data: Any, path: Path
+) -> tuple[type[BaseMaterializer], dict[str, Any]]:
     what = f"{type_name(type(data))} with {materializer_name(cls)}"
     if path.exists() or path.is_symlink():
         raise MaterializerError(f"cannot save {what}: {path} already exists")

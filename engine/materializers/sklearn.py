@@ -43,11 +43,13 @@ class SklearnMaterializer(BaseMaterializer):
 
     ASSOCIATED_TYPE_NAMES = ("sklearn.base.BaseEstimator",)
     ARTIFACT_TYPE = "model"
+    FALLBACK_ON_FAILURE = True  # user-defined transformers inside: pickled (with a warning)
 
     def save(self, data: Any, path: Path) -> None:
         import skops.io
 
         skops.io.dump(data, path)
+        trusted_types(list(skops.io.get_untrusted_types(file=path)))  # loadable back?
 
     def load(self, data_type: type, path: Path) -> Any:
         import skops.io
