@@ -172,7 +172,7 @@ class MlxApp(Background, App[int]):
     # -- launched runs ---------------------------------------------------------------------
     def start_run(self, pipeline: str, params: dict[str, str]) -> RunSession:
         """Launch ``pipeline`` in a child process and show its progress."""
-        session = RunSession(len(self.sessions) + 1, pipeline, params)
+        session = RunSession(len(self.sessions) + 1, pipeline, params, now=self.services.now)
         self.sessions.append(session)
         self.run_worker(self._run_child(session), group="runner", exclusive=False,
                         exit_on_error=False, name=f"run {pipeline}")  # fmt: skip

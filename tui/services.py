@@ -127,6 +127,23 @@ class Services:
         data = self.project.artifacts.read_bytes(DvcPointer(**pointer))
         return data.decode("utf-8", errors="replace")
 
+    def read_log(self, run_id: str, step: dict[str, Any], offset: int) -> tuple[str, int, bool]:
+        """``(text, new offset, live)``: a step's log from byte ``offset`` on.
+
+        While the step runs this reads the live file from ``offset`` (a tail); once the live
+        file is gone the stored log is returned whole when nothing was read yet.
+        """
+        path = self.live_log_path(run_id, step["name"])
+        if path.is_file():
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+            return data.decode("utf-8", errors="replace"), offset + len(data), True
+        if offset:
+            return "", offset, False
+        text = self.step_log(run_id, step)
+        return text, len(text.encode()), False
+
     def compare_runs(self, left: str, right: str) -> list[tuple[str, str, str, str]]:
         """Rows ``(section, key, left value, right value)`` of two runs side by side."""
         return compare_rows(run_facts(self.run(left)), run_facts(self.run(right)))

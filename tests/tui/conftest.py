@@ -53,6 +53,26 @@ def slow(seconds: float = 30.0) -> None:
     nap(seconds=seconds)
 """
 
+# A pipeline whose one step waits for a go-file: running for exactly as long as a test needs.
+GATED = """
+import time
+from pathlib import Path
+from engine import pipeline, step
+
+
+@step
+def nap(go: str) -> int:
+    print("waiting for", go, flush=True)
+    while not Path(go).exists():
+        time.sleep(0.02)
+    return 1
+
+
+@pipeline
+def slow(go: str = "") -> None:
+    nap(go=go)
+"""
+
 MODEL_TOML = """# The iris model.
 description = "iris classifier"
 
@@ -314,3 +334,13 @@ async def settle(pilot: Any, app: Any, rounds: int = 40) -> None:
             return
         with suppress(WorkerCancelled):
             await app.workers.wait_for_complete(busy)
+
+
+async def until(pilot: Any, check: Any, timeout: float = 60.0, step: float = 0.05) -> None:
+    """Let the app run until ``check()`` holds; the deadline only matters when it never does."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        await pilot.pause(step)
+    assert check(), "condition not reached"

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import LIVE, RUN_A, RUN_B, RUN_C, SLOW, make_app, settle
+from conftest import GATED, LIVE, RUN_A, RUN_B, RUN_C, make_app, settle
 from textual.widgets import DataTable, Log, OptionList, Static, TabbedContent
 
 from tui.messages import LaunchPipeline, OpenLineage
@@ -194,10 +194,11 @@ async def test_live_run_tails_its_log(services: Services, live_run: str) -> None
 
 async def test_a_run_started_elsewhere_is_followed_live_to_its_end(services: Services) -> None:
     root = services.project.root
-    (root / "pipelines" / "slow.py").write_text(SLOW)
+    (root / "pipelines" / "slow.py").write_text(GATED)
+    go = root.parent / "go-file"
     repo = str(Path(__file__).resolve().parents[2])
     child = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "run", "slow", "--headless", "-p", "seconds=2.5"],
+        [sys.executable, "-m", "tui.cli", "run", "slow", "--headless", "-p", f"go={go}"],
         cwd=root, env={**os.environ, "PYTHONPATH": repo},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -219,10 +220,12 @@ async def test_a_run_started_elsewhere_is_followed_live_to_its_end(services: Ser
             await settle(pilot, app)
             screen = app.screen
             assert isinstance(screen, RunDetailScreen) and screen.live
+            go.write_text("go")
             deadline = time.monotonic() + 30
             while screen.record.get("status") == "running" and time.monotonic() < deadline:
                 await pilot.pause(0.2)
             assert screen.record["status"] == "completed"
             assert screen.query_one(DagList).selected_step == "nap"
     finally:
+        go.write_text("go")
         child.wait(timeout=60)

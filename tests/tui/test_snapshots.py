@@ -18,6 +18,7 @@ from conftest import RUN_A, RUN_B, RUN_C, make_app, settle
 from tui.screens.lineage import LineageScreen
 from tui.screens.run_detail import RunDetailScreen
 from tui.services import Services
+from tui.widgets.run_monitor import RunSession
 
 SIZES = [(80, 24), (120, 36), (200, 50)]
 SIZE_IDS = ["80x24", "120x36", "200x50"]
@@ -47,6 +48,39 @@ def _step_tab(pilot: Any) -> Awaitable[None]:
     return run_before()
 
 
+def _live_run(services: Services) -> Before:
+    """A launched fan-out run, mid-way: events applied with the frozen clock, a live log."""
+    run_id = "e7" + "0" * 30
+    log = services.live_log_path(run_id, "left_branch_with_a_long_name")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("".join(f"epoch {i}: loss {1 / i:.3f}\n" for i in range(1, 40)))
+
+    async def run_before(pilot: Any) -> None:
+        await _keys("2")(pilot)
+        app = pilot.app
+        session = RunSession(1, "fan", {"go": "x"}, now=services.now)
+        steps = [
+            {"name": "source"},
+            {"name": "left_branch_with_a_long_name", "upstream": ["source"]},
+            {"name": "right_branch", "upstream": ["source"]},
+            {"name": "join", "upstream": ["left_branch_with_a_long_name", "right_branch"]},
+        ]
+        events = [
+            {"event": "run_started", "run_id": run_id, "steps": steps},
+            {"event": "step_cached", "step": "source", "cached_from": "a1"},
+            {"event": "step_started", "step": "right_branch"},
+            {"event": "step_finished", "step": "right_branch", "duration": 3.408748},
+            {"event": "step_started", "step": "left_branch_with_a_long_name"},
+        ]  # fmt: skip
+        for event in events:
+            session.apply(event)
+        app.sessions.append(session)
+        app.run_signal.publish(session)
+        await settle(pilot, app)
+
+    return run_before
+
+
 def _lineage(services: Services) -> Before:
     artifact = services.run(RUN_A)["steps"][1]["outputs"]["train_set"]["id"]
     return _keys(push=lambda: LineageScreen(artifact))
@@ -67,6 +101,7 @@ CASES: dict[str, Callable[[Services], Before]] = {
     "compare_runs": lambda s: _keys("space", "down", "c"),
     "pick_run_dialog": lambda s: _keys("c", push=lambda: RunDetailScreen(RUN_C)),
     "lineage": _lineage,
+    "live_run": _live_run,
 }
 
 

@@ -180,16 +180,7 @@ class RunDetailScreen(MlxScreen):
         self.background(self._read_log, step, self._log_pos, done=self._log_read, group="log")
 
     def _read_log(self, step: dict[str, Any], offset: int) -> tuple[str, str, int, bool]:
-        path = self.services.live_log_path(self.run_id, step["name"])
-        if path.is_file():
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read()
-            return step["name"], data.decode("utf-8", errors="replace"), offset + len(data), True
-        if offset:
-            return step["name"], "", offset, False
-        text = self.services.step_log(self.run_id, step)
-        return step["name"], text, len(text.encode()), False
+        return (step["name"], *self.services.read_log(self.run_id, step, offset))
 
     def _log_read(self, result: tuple[str, str, int, bool]) -> None:
         name, text, pos, _live = result
