@@ -58,7 +58,11 @@ def main() -> None:
             Client(project).get_artifact_version("big").load()
 
         later()
-        for label, fn in (("unverified", unverified), ("first load", first), ("later loads", later)):
+        for label, fn in (
+            ("unverified", unverified),
+            ("first load", first),
+            ("later loads", later),
+        ):
             times = []
             for _ in range(args.repeat):
                 start = time.perf_counter()
