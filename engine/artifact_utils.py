@@ -18,13 +18,15 @@ from store.names import check_name
 __all__ = ["load_artifact", "log_metadata", "save_artifact"]
 
 
-def save_artifact(data: Any, name: str, *, materializer: type | None = None,
-                  metadata: dict[str, Any] | None = None, is_model_artifact: bool | None = None,
-                  project: Any = None) -> Any:  # fmt: skip
+def save_artifact(data: Any, name: str, version: int | str | None = None, *,
+                  materializer: type | None = None, metadata: dict[str, Any] | None = None,
+                  is_model_artifact: bool | None = None, project: Any = None,
+                  tags: list[str] | None = None) -> Any:  # fmt: skip
     """Store ``data`` as a new version of artifact ``name``.
 
     Inside a step the version becomes an extra output of that step (committed with the run)
-    and None is returned; outside, it is committed now and its view is returned.
+    and None is returned; outside, it is committed now and its view is returned. ``version``
+    names the version (``"raw_2023"``); its number is assigned as always.
     """
     check_name("artifact name", name)
     ctx = current_step_context()
@@ -42,6 +44,10 @@ def save_artifact(data: Any, name: str, *, materializer: type | None = None,
     project = project or Project.find()
     draft = store_value(project, data, name, materializer=materializer, metadata=metadata,
                         is_model=is_model_artifact)  # fmt: skip
+    if version is not None:
+        draft["version_name"] = str(version)
+    if tags:
+        draft["tags"] = list(tags)
     now = datetime.now(UTC)
     run = RunRecord(id=draft["id"], pipeline="save_artifact", status="completed",
                     started_at=now, finished_at=now)  # fmt: skip

@@ -51,6 +51,8 @@ class ArtifactVersionView:
     id = property(lambda self: self._raw["id"])
     name = property(lambda self: self._raw["name"])
     version = property(lambda self: self._raw.get("version"))
+    version_name = property(lambda self: self._raw.get("version_name"))
+    tags = property(lambda self: list(self._raw.get("tags", [])))
     metadata = property(lambda self: dict(self._raw.get("metadata", {})))
     run_metadata = metadata
     type = property(lambda self: self._raw["type"])

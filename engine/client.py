@@ -117,6 +117,8 @@ class Client:
         key = name if name is not None else name_id_or_prefix
         if key is None:
             raise ValidationError("get_artifact_version() needs a name or an id")
+        if isinstance(version, str) and not version.isdigit() and version != "latest":
+            return self._named_artifact_version(str(key), version)
         label, number = _split_label(str(key), version)
         in_run = _in_run_artifact(label) if number is None else None
         if in_run is not None:
@@ -129,6 +131,14 @@ class Client:
             if by_id is None or version is not None:
                 raise
             return ArtifactVersionView(self.project, by_id)
+
+    def _named_artifact_version(self, name: str, version_name: str) -> ArtifactVersionView:
+        versions = self.project.index.artifact_versions(name)
+        found = [r for r in versions if r.get("version_name") == version_name]
+        if not found:
+            known = [str(r.get("version_name") or r["version"]) for r in versions]
+            raise NotFoundError(f"version of artifact {name!r}", version_name, known)
+        return ArtifactVersionView(self.project, found[-1])
 
     def list_artifact_versions(
         self, name: str | None = None, *, sort_by: str | None = None, size: int | None = None,

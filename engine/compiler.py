@@ -74,6 +74,7 @@ class OutputSpec:
     explicit: bool = False  # named with Annotated: the artifact takes this name
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] | None = None
+    version_name: str | None = None  # ArtifactConfig(version="raw_2023")
 
     def artifact_name(self, pipeline: str, step: str) -> str:
         """Artifact name of this output: its own name, or ``<pipeline>.<step>.<output>``."""

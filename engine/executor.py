@@ -162,6 +162,8 @@ def _store_outputs(
         tags = [*(spec.tags if spec else ()), *ctx.output_tags.get(name, [])]
         if tags:
             drafts[name]["tags"] = list(dict.fromkeys(tags))
+        if spec is not None and spec.version_name is not None:
+            drafts[name]["version_name"] = spec.version_name
     return drafts
 
 

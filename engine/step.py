@@ -40,13 +40,6 @@ class ArtifactConfig:
     artifact_type: Any = None
     is_deployment_artifact: bool = False
 
-    def __post_init__(self) -> None:
-        if self.version is not None:
-            raise ValidationError(
-                f"ArtifactConfig(version={self.version!r}): mlx numbers artifact versions "
-                "itself; put the label in tags= or run_metadata= instead"
-            )
-
     @property
     def model_artifact(self) -> bool | None:
         """True when marked as a model (``is_model_artifact`` or ``ArtifactType.MODEL``)."""
@@ -207,8 +200,10 @@ def _one_output(annotation: Any, default: str) -> OutputSpec:
         base, *meta = get_args(annotation)
         config = next((m for m in meta if isinstance(m, ArtifactConfig)), ArtifactConfig())
         name = next((m for m in meta if isinstance(m, str)), config.name)
+        label = None if config.version is None else str(config.version)
         return OutputSpec(name or default, base, config.model_artifact, explicit=bool(name),
-                          tags=tuple(config.tags or ()), metadata=config.run_metadata)  # fmt: skip
+                          tags=tuple(config.tags or ()), metadata=config.run_metadata,
+                          version_name=label)  # fmt: skip
     return OutputSpec(default, annotation)
 
 

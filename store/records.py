@@ -224,6 +224,7 @@ class ArtifactVersionRecord(Record):
     metadata: dict[str, Any] = Field(default_factory=dict)
     is_model_artifact: bool = False
     model: ModelRef | None = None
+    version_name: str | None = Field(default=None, description="a name for the version")
     tags: list[str] = Field(default_factory=list)
 
     def label(self) -> str:
