@@ -27,7 +27,7 @@ from engine.compiler import ExternalArtifact, OutputHandle, PipelineSpec
 from engine.executor import StepResult, StepTask
 from engine.orchestrators import orchestrator_for
 from engine.run_names import run_name
-from store.errors import MlxError
+from store.errors import DirtyTreeError, MlxError
 from store.journal import Journal
 from store.paths import journal_dir, live_log_dir
 from store.project import Project
@@ -84,6 +84,8 @@ def run_pipeline(
     stack: str | None = None,
     enable_cache: bool | None = None,
     on_event: EventSink | None = None,
+    require_clean: bool = False,
+    reproduces: str | None = None,
 ) -> RunRecord:
     """Run ``pipeline`` with validated ``parameters``; return the committed run record.
 
@@ -92,6 +94,11 @@ def run_pipeline(
     An interrupt (SIGINT, or SIGTERM while steps run) stops the running steps, commits a
     ``cancelled`` record (finished steps stay reusable by the cache, the rest are ``skipped``)
     and raises :class:`RunCancelled`.
+
+    Args:
+        require_clean: refuse (:class:`DirtyTreeError`) when the code has local changes.
+        reproduces: the id of the run this one reproduces (``mlx runs reproduce``): recorded
+            in ``config``; no model version is made and no stage is set.
     """
     fold_crashed_runs(project.runs)
     stack_name = stack or project.active_stack_name()
@@ -106,6 +113,13 @@ def run_pipeline(
     driver.sinks.append(on_event or (lambda e: None))
     driver.orchestrator = orchestrator.flavor
     driver.remote = stack_config.artifact_store.remote or None
+    driver.reproduces = reproduces
+    state = driver.read_code()
+    if require_clean and state.dirty:
+        raise DirtyTreeError(
+            f"--require-clean: the run's code has local changes: {', '.join(state.dirty_files)}; "
+            "commit them (or stash them) first"
+        )
     driver.start()
     try:
         with _terminate_as_interrupt():
@@ -184,9 +198,11 @@ class RunDriver:
         self.stage_requests: list[tuple[str, bool]] = []
         self.miss_note = ""
         self._consumed_version: int | None = None
-        self._code_ref: CodeRef | None = None
         self.error: ErrorInfo | None = None
         self.cancelled = False
+        self.reproduces: str | None = None
+        self.code = CodeRef()
+        self._code_files: set[Any] = set()
         self.exception: BaseException | None = None  # first failure, for on_failure
         self.journal: Journal | None = None
         self.logs = live_log_dir(project.git.common_dir, self.run_id)
@@ -195,6 +211,40 @@ class RunDriver:
     def emit(self, event: ev.Event) -> None:
         for sink in self.sinks:
             sink(event)
+
+    def read_code(self) -> Any:
+        """Commit and local changes of the code this run imports; kept for the record."""
+        import sys
+
+        from store.code_state import code_state, project_module_files
+
+        self._code_files = project_module_files(self.project, list(sys.modules.values()))
+        state = code_state(self.project, self._code_files)
+        self.code = CodeRef(
+            commit=state.commit, dirty=state.dirty, branch=state.branch,
+            dirty_files=list(state.dirty_files), patch=self._save_patch(state.patch),
+        )  # fmt: skip
+        return state
+
+    def _refresh_code(self) -> None:
+        """Steps may import more project modules; take them into account (rarely needed)."""
+        import sys
+
+        from store.code_state import project_module_files
+
+        if project_module_files(self.project, list(sys.modules.values())) - self._code_files:
+            self.read_code()
+
+    def _save_patch(self, patch: bytes) -> Any:
+        if not patch:
+            return None
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory(prefix="mlx-patch-") as tmp:
+            path = Path(tmp) / "code.patch"
+            path.write_bytes(patch)
+            return self.project.artifacts.save(path)
 
     def start(self) -> None:
         self.journal = Journal(journal_dir(self.project.git.common_dir), self.run_id)
@@ -263,8 +313,10 @@ class RunDriver:
             self.error = failed_step.error.model_copy(
                 update={"message": f"step {failed_step.name} failed: {failed_step.error.message}"}
             )
+        self._refresh_code()
         record = self._record(status, finished=datetime.now(UTC))
-        model_draft = None if self.cancelled else self._model_draft()  # no half-made versions
+        making = not (self.cancelled or self.reproduces)  # no half-made or duplicate versions
+        model_draft = self._model_draft() if making else None
         committed = commit_run(self.project.runs, record, list(self.drafts.values()),
                                model_draft)  # fmt: skip
         if self.journal:
@@ -301,27 +353,20 @@ class RunDriver:
             )
 
     def _record(self, status: str, finished: datetime | None = None) -> RunRecord:
+        config: dict[str, Any] = {"enable_cache": self._pipeline_cache_enabled()}
+        if self.reproduces:
+            config["reproduces"] = self.reproduces
         return RunRecord.model_validate({
             "id": self.run_id, "pipeline": self.pipeline.name, "status": status,
             "name": self.run_name,
-            "started_at": self.started, "finished_at": finished,
-            "code": self._code(),
+            "started_at": self.started, "finished_at": finished, "code": self.code,
             "parameters": _jsonable(self.parameters), "stack": self.stack,
             "orchestrator": self.orchestrator, "tags": self.pipeline.tags,
-            "config": {"enable_cache": self._pipeline_cache_enabled()},
+            "config": config,
             "steps": [self.steps[n] for n in self.order() if n in self.steps],
             "model": self._model_ref(),
             "error": self.error, "host": socket.gethostname(), "user": _user(),
         })  # fmt: skip
-
-    def _code(self) -> CodeRef:
-        """The checked-out code, read once per run (journal and record agree, git is asked once)."""
-        if self._code_ref is None:
-            git = self.project.git
-            commit = git.head_commit()
-            self._code_ref = CodeRef(commit=commit, dirty=bool(commit) and git.is_dirty(),
-                                     branch=git.current_branch())  # fmt: skip
-        return self._code_ref
 
     def _model_ref(self) -> ModelRef | None:
         """The model this run creates (numbered at commit) or uses (resolved now)."""

@@ -22,6 +22,7 @@ inherit a builtin where the meaning matches so callers can catch them naturally:
     ├── MaterializerError           a materializer failed to save or load a value
     ├── PromotionError              a model promotion was refused
     │   └── GateError               ... because the version fails its gates (exit 1)
+    ├── DirtyTreeError              --require-clean and the run's code has local changes (exit 1)
     └── RunFailedError (RuntimeError) a pipeline run failed (carries the run id)
 """
 
@@ -34,6 +35,7 @@ __all__ = [
     "ArtifactError",
     "ArtifactMissingError",
     "ConfigError",
+    "DirtyTreeError",
     "DvcRemoteError",
     "GateError",
     "GitError",
@@ -201,6 +203,12 @@ class PromotionError(MlxError):
 
 class GateError(PromotionError):
     """A promotion was refused because the version fails (or lacks metrics for) its gates."""
+
+    exit_code = 1
+
+
+class DirtyTreeError(MlxError):
+    """``mlx run --require-clean`` found modified or untracked code."""
 
     exit_code = 1
 

@@ -127,11 +127,23 @@ class ModelRef(Record):
 
 
 class CodeRef(Record):
-    """The code a run executed: the commit checked out and whether the tree was dirty."""
+    """The code a run executed: the commit checked out and its local changes, if any."""
 
     commit: str | None = None
-    dirty: bool = False
+    dirty: bool = Field(
+        default=False,
+        description="a project file the run imported (or a module under the pipeline folders) "
+        "was modified or untracked",
+    )
     branch: str | None = None
+    dirty_files: list[str] = Field(
+        default_factory=list, description="those files, relative to the git top level"
+    )
+    patch: DvcPointer | None = Field(
+        default=None,
+        description="binary git patch from the commit to the code that ran (tracked edits and "
+        "untracked files), in the DVC cache; `mlx runs reproduce` applies it",
+    )
 
 
 class CacheComponents(Record):

@@ -113,7 +113,8 @@ def pointers_in(git: Git, blobs: Iterable[str]) -> list[DvcPointer]:
         try:  # records already on the ref that are invalid are skipped, never trusted
             data = json.loads(raw)
             steps = data.get("steps") or []
-            candidates = [data.get("pointer")] + [s.get("log") for s in steps]
+            candidates = [data.get("pointer"), (data.get("code") or {}).get("patch")]
+            candidates += [s.get("log") for s in steps]
         except (ValueError, AttributeError, TypeError):
             continue
         for item in candidates:

@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="no full-screen app (CI)")
     p.add_argument("--stack", help="stack to run on (default: the active stack)")
     p.add_argument("--no-cache", action="store_true", help="re-run every step")
+    p.add_argument("--require-clean", action="store_true",
+                   help="refuse to run when the pipeline code has local changes (CI)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the finished run as JSON")
     p.add_argument("--events", action="store_true", help="print progress as JSON lines")
     p.set_defaults(handler="tui.commands.run:cmd_run")
@@ -74,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("step", nargs="?")
     p.set_defaults(handler="tui.commands.runs:cmd_logs")
+    p = runs.add_parser("reproduce", help="re-run a run from its exact code; compare outputs")
+    p.add_argument("run", help="run id or unique prefix")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler="tui.commands.runs:cmd_reproduce")
 
     arts = sub.add_parser("artifacts", help="list, show and export artifacts").add_subparsers(
         dest="artifacts_command", metavar="ACTION", required=True

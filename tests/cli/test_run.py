@@ -363,12 +363,15 @@ def test_runs_leave_git_status_unchanged_when_python_writes_bytecode(project_dir
 def test_a_run_records_the_commit_and_dirtiness_of_the_code(project_dir: Path) -> None:
     head = commit_all(project_dir, "project")
     clean = mlx_run_json(project_dir, "example")
-    (project_dir / "notes.txt").write_text("uncommitted\n")
+    (project_dir / "notes.txt").write_text("not code: the run stays clean\n")
     git(project_dir, "add", "notes.txt")
+    assert mlx_run_json(project_dir, "example")["code"]["dirty"] is False
+    (project_dir / "pipelines" / "scratch.py").write_text("# an untracked module\n")
     dirty = mlx_run_json(project_dir, "example")
 
     assert clean["code"]["commit"] == head and clean["code"]["dirty"] is False
     assert dirty["code"]["commit"] == head and dirty["code"]["dirty"] is True
+    assert dirty["code"]["dirty_files"] == ["pipelines/scratch.py"]
 
 
 INTERRUPTED_PIPELINE = """

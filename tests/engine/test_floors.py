@@ -33,6 +33,7 @@ FLOORS: list[tuple[str, set[str]]] = [
             "engine.pipeline",
             "engine.porting",
             "engine.porting_files",
+            "engine.reproduce",
             "engine.run_config",
             "engine.step",
         },

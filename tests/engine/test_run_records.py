@@ -79,7 +79,8 @@ def test_untracked_file_does_not_mark_the_run_dirty(project_dir: Path) -> None:
 def test_run_without_any_commit_records_no_code_commit(project: Project) -> None:
     record = run(project, recorded)
 
-    assert record.code.commit is None and record.code.dirty is False
+    assert record.code.commit is None and record.code.patch is None
+    assert record.code.dirty is True and "pipelines/__init__.py" in record.code.dirty_files
 
 
 def test_run_records_parameters_stack_tags_and_per_step_timings(project: Project) -> None:

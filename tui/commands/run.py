@@ -36,7 +36,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     parameters = pipeline.validate_parameters(raw)
     if args.stack:
         project.load_stack(args.stack)  # unknown stack: fail before anything runs
-    interactive = not (args.headless or args.json or args.events or args.stack or args.no_cache)
+    interactive = not (args.headless or args.json or args.events or args.stack or args.no_cache
+                       or args.require_clean)  # fmt: skip
     if interactive and sys.stdin.isatty() and sys.stdout.isatty():
         from tui.app import run_tui
 
@@ -51,7 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         record = run_pipeline(project, pipeline, parameters, stack=args.stack,
                               enable_cache=False if args.no_cache else None,
-                              on_event=printer)  # fmt: skip
+                              on_event=printer,
+                              require_clean=args.require_clean)  # fmt: skip
     except RunCancelled as cancel:
         record = cancel.record
     pub = None

@@ -1,4 +1,4 @@
-"""``mlx runs list|show|logs``."""
+"""``mlx runs list|show|logs|reproduce``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from tui.format import format_age, format_duration, glyph, print_json, span, table
 
-__all__ = ["cmd_list", "cmd_logs", "cmd_show", "run_json"]
+__all__ = ["cmd_list", "cmd_logs", "cmd_reproduce", "cmd_show", "run_json"]
 
 
 def _project() -> Any:
@@ -98,7 +98,7 @@ def run_json(run: dict[str, Any], pub: Any = None) -> dict[str, Any]:
             "metadata": s.get("metadata", {}), "error": s.get("error"),
         })  # fmt: skip
     keys = ("id", "pipeline", "status", "started_at", "finished_at", "parameters", "stack",
-            "orchestrator", "tags", "code", "model", "error", "host", "user")  # fmt: skip
+            "orchestrator", "tags", "code", "model", "error", "host", "user", "config")  # fmt: skip
     data = {**{k: run.get(k) for k in keys}, "steps": steps}
     if pub is not None:
         data["published"] = run.get("status") != "running" and pub.run_published(run["id"])
@@ -137,6 +137,9 @@ def describe_run(data: dict[str, Any]) -> str:
         f"commit    {code.get('commit') or '(no commit yet)'}"
         + (" with uncommitted changes" if code.get("dirty") else ""),
     ]
+    if code.get("dirty_files"):
+        stored = " (patch stored: `mlx runs reproduce`)" if code.get("patch") else ""
+        lines.append(f"changed   {', '.join(code['dirty_files'])}{stored}")
     if data.get("parameters"):
         params = ", ".join(f"{k}={v!r}" for k, v in data["parameters"].items())
         lines.append(f"params    {params}")
@@ -162,6 +165,33 @@ def describe_run(data: dict[str, Any]) -> str:
     if failed:
         lines += ["", f"traceback of step {failed['name']}:", failed["error"]["traceback"].rstrip()]
     return "\n".join(lines)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from engine.reproduce import reproduce_run
+
+    project = _project()
+    original = _find_run(project, args.run)
+    print(f"reproducing run {original['id'][:8]} of {original['pipeline']} from commit "
+          f"{(original.get('code') or {}).get('commit', '')[:10]}"
+          + (" + its stored patch" if (original.get("code") or {}).get("patch") else "")
+          + " in a temporary worktree, cache off…", file=sys.stderr)  # fmt: skip
+    result = reproduce_run(project, original["id"])
+    checks: list[dict[str, Any]] = [
+        {"step": c.step, "output": c.output, "original": c.original, "reproduced": c.reproduced,
+         "matches": c.matches} for c in result.checks
+    ]  # fmt: skip
+    if args.json:
+        print_json({"original": result.original.id, "run": result.run.id,
+                    "status": result.run.status, "ok": result.ok, "outputs": checks})  # fmt: skip
+    else:
+        rows = [(c["step"], c["output"], c["original"][:12], (c["reproduced"] or "-")[:12],
+                 "match" if c["matches"] else "DIFFERS") for c in checks]  # fmt: skip
+        print(table(["STEP", "OUTPUT", "ORIGINAL MD5", "REPRODUCED MD5", "BYTES"], rows))
+        same = sum(c["matches"] for c in checks)
+        print(f"run {result.run.id[:8]} ({result.run.status}): {same}/{len(checks)} outputs "
+              "identical byte for byte")  # fmt: skip
+    return 0 if result.ok else 1
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
