@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from engine.artifacts import ArtifactVersionView
-from engine.runtime import current_step_context
 from store.errors import MlxError, NotFoundError, ValidationError, did_you_mean
 
 if TYPE_CHECKING:
@@ -189,18 +188,10 @@ class Model:
             ValidationError: outside a step, or ``stage`` is not an allowed stage.
             NotFoundError: there is no ``models/<name>.toml`` (``mlx model register`` makes it).
         """
-        from store.models import check_stage, load_model_config
+        from engine.model_run import request_stage
         from store.project import Project
 
-        ctx = current_step_context()
-        if ctx is None:
-            raise ValidationError("Model.set_stage() of a new version works inside a step; "
-                                  "use `mlx model promote` for existing versions")  # fmt: skip
-        name = str(getattr(stage, "value", stage))
-        project = Project.find()
-        check_stage(project, name)
-        load_model_config(project, self.name)  # no models/<name>.toml: say how to make it
-        ctx.stage_requests.append((name, force))
+        request_stage(Project.find(), self.name, stage, force)
 
     # ZenML calls these on the step-context model of a producing run
     def get_model_artifact(self, name: str) -> Any:

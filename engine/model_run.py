@@ -20,7 +20,31 @@ if TYPE_CHECKING:
     from engine.artifacts import ArtifactVersionView
     from store.project import Project
 
-__all__ = ["InRunModelVersion"]
+__all__ = ["InRunModelVersion", "request_stage"]
+
+
+def request_stage(project: Project, model: str, stage: Any, force: bool) -> None:
+    """Ask for the version this run creates to take ``stage`` when the run is committed.
+
+    The promotion lands as ``mlx model promote`` would (a branch, or a direct commit) and is
+    refused (and reported) when the version fails its gates, unless ``force``.
+
+    Raises:
+        ValidationError: outside a step, or ``stage`` is not an allowed stage.
+        NotFoundError: there is no ``models/<model>.toml`` (``mlx model register`` makes it).
+    """
+    from engine.runtime import current_step_context
+    from store.errors import ValidationError
+    from store.models import check_stage, load_model_config
+
+    ctx = current_step_context()
+    if ctx is None:
+        raise ValidationError("set_stage() of the version a run creates works inside a step; "
+                              "use `mlx model promote` for existing versions")  # fmt: skip
+    name = str(getattr(stage, "value", stage))
+    check_stage(project, name)
+    load_model_config(project, model)  # no models/<model>.toml: say how to make it
+    ctx.stage_requests.append((name, force))
 
 
 @dataclass
@@ -109,14 +133,8 @@ class InRunModelVersion:
         ctx.model_metadata.update(metadata)
 
     def set_stage(self, stage: Any, force: bool = False) -> None:
-        """Promote this version to ``stage`` once the run is committed."""
-        from engine.runtime import current_step_context
-        from store.errors import ValidationError
-
-        ctx = current_step_context()
-        if ctx is None:
-            raise ValidationError("set_stage() of the version a run creates works inside a step")
-        ctx.stage_requests.append((str(getattr(stage, "value", stage)), force))
+        """Promote this version to ``stage`` once the run is committed (:func:`request_stage`)."""
+        request_stage(self._project(), self.name, stage, force)
 
     def _project(self) -> Any:
         from engine.executor import _project
