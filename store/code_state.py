@@ -67,14 +67,11 @@ def _top(project: Project) -> Path:
 
 
 def _pipeline_paths(project: Project) -> list[str]:
-    """Pathspecs of the pipeline folders/modules of mlx.toml (``pipelines`` -> ``pipelines/``)."""
+    """Paths (from the project root) of the pipeline folders/modules named in mlx.toml."""
     specs = []
     for entry in project.config.project.pipelines:
         rel = entry.replace(".", "/")
-        if (project.root / rel).is_dir():
-            specs.append(project.repo_prefix + rel)
-        else:
-            specs.append(project.repo_prefix + rel + ".py")
+        specs.append(rel if (project.root / rel).is_dir() else rel + ".py")
     return specs
 
 
@@ -86,18 +83,40 @@ def code_state(project: Project, files: Iterable[Path] = ()) -> CodeState:
     git = project.git
     commit = git.head_commit()
     branch = git.current_branch()
-    top = _top(project)
     specs = _pipeline_paths(project) + sorted(
-        str(Path(f).resolve().relative_to(top)) for f in files
+        str(Path(f).resolve().relative_to(project.root)) for f in files
     )
     if not specs:
         return CodeState(commit, branch, (), b"")
-    out = git.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
-                  "--", *(f":(top){s}" for s in specs), check=False)  # fmt: skip
-    dirty = sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3 and entry[2] == " "})
+    dirty = sorted(_changed(project, specs, commit))
     if not dirty or commit is None:  # no commit: nothing to reproduce against, no patch
         return CodeState(commit, branch, tuple(dirty), b"")
-    return CodeState(commit, branch, tuple(dirty), _patch(top, commit, dirty))
+    return CodeState(commit, branch, tuple(dirty), _patch(_top(project), commit, dirty))
+
+
+def _changed(project: Project, specs: list[str], commit: str | None) -> set[str]:
+    """Untracked files and files whose content differs from ``commit`` (no index refresh).
+
+    Two cheap plumbing calls (a run of an unchanged tree must stay fast): ``ls-files --others``
+    and ``diff-index`` against HEAD, whose candidates (stat data may differ for unchanged
+    content) are confirmed by a content diff only when there are any.
+    """
+    git = project.git
+    out = git.run("ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--",
+                  *specs, check=False)  # fmt: skip
+    changed = {p for p in out.split("\0") if p}
+    if commit is None:
+        tracked = git.run("ls-files", "-z", "--full-name", "--", *specs, check=False)
+        return changed | {p for p in tracked.split("\0") if p}
+    out = git.run("diff-index", "--name-only", "-z", commit, "--", *specs, check=False)
+    candidates = [p for p in out.split("\0") if p]
+    if candidates:
+        # status, not diff: `git diff` refreshes (rewrites) the user's index even so
+        paths = [f":(top,literal){p}" for p in candidates]
+        out = git.run("--no-optional-locks", "status", "--porcelain", "--untracked-files=no",
+                      "-z", "--", *paths, check=False)  # fmt: skip
+        changed |= {e[3:] for e in out.split("\0") if len(e) > 3 and e[2] == " "}
+    return changed
 
 
 def _patch(top: Path, commit: str, paths: list[str]) -> bytes:
