@@ -244,8 +244,40 @@ class Services:
     def promotion_preview(self, model: str, version: int, stage: str, force: bool = False) -> Any:
         return _promotion().preview(self.project, model, version, stage, force=force)
 
-    def promote(self, model: str, version: int, stage: str, force: bool = False) -> Any:
-        return _promotion().promote(self.project, model, version, stage, force=force)
+    def promote(
+        self, model: str, version: int, stage: str, force: bool = False,
+        replace_branch_at: str | None = None,
+    ) -> Any:  # fmt: skip
+        """Promote; ``replace_branch_at``: first drop the earlier promotion branch at that commit.
+
+        The branch is deleted only if it still points where the user saw it (compare-and-swap),
+        and never while it is checked out.
+        """
+        promotion = _promotion()
+        if replace_branch_at is not None:
+            self.drop_promotion_branch(promotion.branch_name(model, version, stage),
+                                       replace_branch_at)  # fmt: skip
+        return promotion.promote(self.project, model, version, stage, force=force)
+
+    def promotion_target(self, model: str, version: int, stage: str) -> tuple[str, str, str | None]:
+        """``(mode, branch, commit of an existing branch or None)`` of a promotion.
+
+        ``mode`` is ``pull-request`` (a branch ``mlx/promote/...``) or ``direct`` (a commit on
+        the current branch), from ``[project] promotion`` in mlx.toml.
+        """
+        mode = str(self.project.config.project.promotion)
+        if mode == "direct":
+            return mode, self.project.git.current_branch() or "HEAD", None
+        branch = _promotion().branch_name(model, version, stage)
+        return mode, branch, self.project.git.rev_parse(f"refs/heads/{branch}")
+
+    def drop_promotion_branch(self, branch: str, expected: str) -> None:
+        """Delete an earlier promotion branch if it is still at ``expected``."""
+        git = self.project.git
+        if git.current_branch() == branch:
+            raise MlxError(f"branch {branch!r} is checked out; switch to another branch first")
+        if not git.run_ok("update-ref", "-d", f"refs/heads/{branch}", expected):
+            raise MlxError(f"branch {branch!r} moved since it was shown; look at it again")
 
     # -- pipelines -------------------------------------------------------------------------
     def _discovery(self) -> Any:

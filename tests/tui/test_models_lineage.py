@@ -8,6 +8,7 @@ from conftest import RUN_A, RUN_C, make_app, settle
 from textual.widgets import Checkbox, DataTable, OptionList, Select, Static, Tree
 
 from tui.screens.compare import CompareScreen
+from tui.screens.confirm import ConfirmModal
 from tui.screens.lineage import LineageScreen
 from tui.screens.models import ModelsScreen
 from tui.screens.promote import PromoteModal
@@ -87,7 +88,7 @@ async def test_promotion_creates_a_branch_with_a_one_line_diff(services: Service
         modal.query_one("#stage", Select).value = "staging"
         await settle(pilot, app)
         assert modal.preview is not None and "+staging = 2" in modal.preview.diff
-        metrics = str(modal.query_one("#promote-metrics", Static).render())
+        metrics = _rendered(modal.query_one("#promote-metrics", Static))
         assert "staging: nobody → v2" in metrics
         await pilot.press("y")
         await settle(pilot, app)
@@ -117,8 +118,14 @@ async def test_promotion_refusal_is_shown_not_raised(services: Services) -> None
         await pilot.press("y")
         await settle(pilot, app)
         assert isinstance(app.screen, PromoteModal)
-        assert "held by version 1" in str(modal.query_one("#promote-status", Static).render())
-        modal.query_one("#force", Checkbox).value = True
+        status = str(modal.query_one("#promote-status", Static).render())
+        assert "v1 holds production" in status and "Tick force (f)" in status
+        assert "--force" not in status  # the app's words, not the CLI's
+        diff = _rendered(modal.query_one("#promote-diff", Static))
+        assert "Nothing will be committed" in diff and "With force" in diff
+        note = str(modal.query_one("#force-note", Static).render())
+        assert "with force: v1 moves from production to archived" in note
+        await pilot.press("f")
         await settle(pilot, app)
         await pilot.press("y")
         await settle(pilot, app)
@@ -126,6 +133,34 @@ async def test_promotion_refusal_is_shown_not_raised(services: Services) -> None
         assert "promoted iris v2 to production" in status and "v1 was archived" in status
         await pilot.press("escape")
         assert isinstance(app.screen, ModelsScreen)
+
+
+async def test_an_earlier_promotion_branch_is_replaced_after_confirmation(
+    services: Services,
+) -> None:
+    root = services.project.root
+    head = _git(root, "rev-parse", "HEAD").strip()
+    branch = "mlx/promote/iris/v2-staging"
+    _git(root, "branch", branch, "HEAD")  # left by an earlier, unmerged promotion
+    app = make_app(services)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _models(app, pilot)
+        screen.query_one("#versions", DataTable).focus()
+        await pilot.press("p")
+        await settle(pilot, app)
+        modal = app.screen
+        assert isinstance(modal, PromoteModal)
+        modal.query_one("#stage", Select).value = "staging"
+        await settle(pilot, app)
+        assert "already exists" in _rendered(modal.query_one("#promote-diff", Static))
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert app.screen is modal
+        assert "promoted iris v2 to staging" in str(modal.query_one("#promote-status").render())
+    assert _git(root, "rev-parse", f"{branch}^").strip() == head  # a new commit on top of HEAD
 
 
 async def test_failing_gates_refuse_the_promotion_until_forced(services: Services) -> None:
@@ -204,3 +239,14 @@ async def test_lineage_of_unknown_artifact_says_so(services: Services) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _lineage(app, pilot, "nope")
         assert "unknown artifact nope" in str(screen.query_one(Tree).root.label)
+
+
+def _rendered(widget: Static) -> str:
+    """The text a Static shows, whatever renderable it holds (groups, syntax, tables)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()

@@ -1,17 +1,27 @@
-"""The promotion dialog: choose a stage, see the TOML diff and the metrics, then promote.
+"""The promotion dialog: gates and metrics first, then exactly what will be committed.
 
-Every stage change asks first and shows what will change (research §2: destructive actions
-confirm): the one-line diff of ``models/<name>.toml`` that ``store.promotion.preview`` computes,
-the gates, and the candidate's metrics next to the incumbent's. Promoting runs in a thread; the
-result (branch or commit) stays on screen until the dialog is closed, which returns it.
+All decisions are the store's (``store.promotion.preview``: gates, the occupied stage, a dirty
+file; ``promote`` enforces them unless forced); the dialog presents them for the current
+choices and re-asks the store whenever the stage or ``force`` changes:
+
+- the gates with their values, and the candidate's metrics next to the stage holder's;
+- ``force`` as a checkbox with its consequence spelled out for this choice (which version gets
+  archived, which gates are overridden and that the commit records it);
+- what will be committed: the mode (promotion branch or direct commit), the branch and the exact
+  TOML diff, or "nothing" and why when the store would refuse;
+- errors in full below, never clipped, with a way out: an earlier promotion branch in the way
+  can be replaced after a confirmation (compare-and-swap on the branch).
+
+``y`` promotes; the result stays on screen until the dialog is closed, which returns it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.syntax import Syntax
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +30,7 @@ from textual.widgets import Button, Checkbox, Select, Static
 
 from store.models import metric_values
 from tui.screens.base import MlxModal, describe_error
+from tui.screens.confirm import ConfirmModal
 
 __all__ = ["PromoteModal"]
 
@@ -29,7 +40,10 @@ STAGES = ["staging", "production", "archived"]
 class PromoteModal(MlxModal):
     """Returns the promotion result, or ``None`` when cancelled."""
 
-    BINDINGS = [Binding("y", "promote", "Promote", id="promote.confirm")]
+    BINDINGS = [
+        Binding("y", "promote", "Promote", id="promote.confirm"),
+        Binding("f", "toggle_force", "Force", id="promote.force"),
+    ]
 
     def __init__(
         self,
@@ -43,6 +57,7 @@ class PromoteModal(MlxModal):
         self.stages, self.versions = stages, versions
         self.result: Any = None
         self.preview: Any = None
+        self.target: tuple[str, str, str | None] | None = None  # (mode, branch, existing)
         self._busy = False
 
     def compose(self) -> ComposeResult:
@@ -50,14 +65,15 @@ class PromoteModal(MlxModal):
         default = "production" if self.stages.get("production") != self.version else "staging"
         with Vertical(classes="dialog", id="promote-dialog"):
             yield Static(f"Promote {self.model} v{self.version}", classes="title")
-            yield Select([(s, s) for s in names], value=default, allow_blank=False, id="stage",
-                         compact=True)  # fmt: skip
-            yield Checkbox("force: archive the version holding the stage", id="force",
-                           compact=True)  # fmt: skip
+            with Horizontal(id="promote-choices"):
+                yield Select([(s, s) for s in names], value=default, allow_blank=False,
+                             id="stage", compact=True)  # fmt: skip
+                yield Checkbox("force (f)", id="force", compact=True)
+            yield Static("", id="force-note")
             with VerticalScroll(id="promote-body"):
                 yield Static("", id="promote-metrics")
                 yield Static("loading preview…", id="promote-diff")
-                yield Static("", id="promote-status")
+            yield Static("", id="promote-status")
             with Horizontal(classes="buttons"):
                 yield Button("Promote (y)", variant="primary", id="promote", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True)
@@ -82,59 +98,177 @@ class PromoteModal(MlxModal):
         if self.result is None:
             self._preview()
 
+    def action_toggle_force(self) -> None:
+        if self.result is None:
+            box = self.query_one("#force", Checkbox)
+            box.value = not box.value
+
+    # -- preview ---------------------------------------------------------------------------
     def _preview(self) -> None:
-        stage = self.stage
-        self._show_metrics(stage)
-        self.query_one("#promote-diff", Static).update("loading preview…")
-        self.background(self.services.promotion_preview, self.model, self.version, stage,
-                        self.force, done=self._previewed, group="preview")  # fmt: skip
+        self.preview = None
+        self.query_one("#promote-diff", Static).update(Text("loading preview…", style="italic"))
+        self.query_one("#promote-status", Static).update("")
+        self.background(self._load, self.stage, self.force, done=self._previewed,
+                        group="preview")  # fmt: skip
+
+    def _load(self, stage: str, force: bool) -> tuple[str, bool, Any, Any]:
+        preview = self.services.promotion_preview(self.model, self.version, stage, force)
+        target = self.services.promotion_target(self.model, self.version, stage)
+        return stage, force, preview, target
 
     def on_background_error(self, error: BaseException | None) -> None:
         self._busy = False
-        self.query_one("#promote-status", Static).update(
-            Text(describe_error(error), style="bold red")
-        )
+        self._show_error(describe_error(error))
 
-    def _show_metrics(self, stage: str) -> None:
-        incumbent = self.stages.get(stage)
+    def _previewed(self, loaded: tuple[str, bool, Any, Any]) -> None:
+        stage, force, preview, target = loaded
+        if (stage, force) != (self.stage, self.force):
+            return  # an older answer: a newer preview is on its way
+        self.preview, self.target = preview, target
+        self.query_one("#promote-metrics", Static).update(self._facts(preview))
+        self.query_one("#force-note", Static).update(self._force_note(preview))
+        self.query_one("#promote-diff", Static).update(self._commit_part(preview))
+        refused = self._refusal_text(preview)
+        self.query_one("#promote", Button).disabled = refused is not None
+        if refused is not None:
+            self.query_one("#promote-status", Static).update(Text(refused, style="bold red"))
+
+    def _facts(self, preview: Any) -> RenderableType:
+        """Gates, then the candidate's metrics next to the current holder's."""
+        parts: list[RenderableType] = [Text("Gates", style="bold")]
+        gates = list(getattr(preview, "gate_results", ()) or ())
+        for gate in gates:
+            ok = bool(gate.passed)
+            parts.append(Text(f"  {'✔' if ok else '✘'} {gate.describe()}",
+                              style="green" if ok else "red"))  # fmt: skip
+        if not gates:
+            parts.append(Text("  none configured in models/" + self.model + ".toml", "grey50"))
+        incumbent = preview.incumbent
         mine = metric_values(self.versions.get(self.version, {}).get("metadata") or {})
         theirs = metric_values(self.versions.get(incumbent or -1, {}).get("metadata") or {})
-        text = Text()
         holder = f"v{incumbent}" if incumbent is not None else "nobody"
-        text.append(f"{stage}: {holder} → v{self.version}\n", style="bold")
-        for key in list(mine) + [k for k in theirs if k not in mine]:
-            a, b = mine.get(key), theirs.get(key)
-            line = f"  {key:<24} v{self.version} {_fmt(a):>10}   {holder} {_fmt(b):>10}"
-            if a is not None and b is not None and a != b:
-                line += f"   Δ {a - b:+.4g}"
-            text.append(line + "\n")
-        self.query_one("#promote-metrics", Static).update(text)
+        parts.append(Text(f"\n{preview.stage}: {holder} → v{self.version}", style="bold"))
+        if mine or theirs:
+            table = Table(box=None, padding=(0, 2), show_edge=False)
+            table.add_column("metric", style="cyan", no_wrap=True)
+            table.add_column(f"v{self.version}", justify="right")
+            table.add_column(holder, justify="right")
+            table.add_column("Δ", justify="right")
+            for key in list(mine) + [k for k in theirs if k not in mine]:
+                a, b = mine.get(key), theirs.get(key)
+                delta = f"{a - b:+.4g}" if a is not None and b is not None and a != b else ""
+                table.add_row(key, _fmt(a), _fmt(b), delta)
+            parts.append(table)
+        return Group(*parts)
 
-    def _previewed(self, preview: Any) -> None:
-        self.preview = preview
-        parts: list[Any] = []
-        for gate in getattr(preview, "gate_results", None) or ():
-            ok = getattr(gate, "passed", False)
-            line = f"{'✔' if ok else '✘'} gate {gate.describe()}"
-            parts.append(Text(line, style="green" if ok else "red"))
+    def _force_note(self, preview: Any) -> Text:
+        """What ticking ``force`` does for this choice."""
+        consequences = []
+        if preview.incumbent is not None and preview.incumbent != self.version:
+            if preview.stage != "archived":
+                consequences.append(f"v{preview.incumbent} moves from {preview.stage} to archived")
+            else:
+                consequences.append(f"v{preview.incumbent} leaves archived")
+        failing = [g for g in getattr(preview, "gate_results", ()) or () if not g.passed]
+        if failing:
+            consequences.append(
+                f"v{self.version} is promoted past failing gates ("
+                + ", ".join(g.metric for g in failing)
+                + "); the commit message and PR text record it"
+            )
+        if not consequences:
+            return Text("  force: not needed for this choice", style="grey50")
+        style = "bold yellow" if self.force else "yellow"
+        label = "force" if self.force else "with force"
+        return Text(f"  {label}: " + "; ".join(consequences), style=style)
+
+    def _refusal_text(self, preview: Any) -> str | None:
+        """Why nothing would be committed, said in the dialog's terms (None: it would be)."""
         refusal = getattr(preview, "refusal", None)
-        if refusal:
-            parts.append(Text(f"✘ {refusal}", style="bold red"))
-        diff = str(getattr(preview, "diff", "") or "(no change)")
-        parts.append(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
-        self.query_one("#promote-diff", Static).update(Group(*parts))
+        if not refusal:
+            return None
+        if getattr(preview, "needs_force", False) and not self.force:
+            what = []
+            if preview.incumbent is not None and preview.incumbent != self.version:
+                what.append(f"v{preview.incumbent} holds {preview.stage}")
+            failing = [g.describe() for g in preview.gate_results if not g.passed]
+            if failing:
+                what.append(f"v{self.version} fails its gates: " + "; ".join(failing))
+            return ("Refused: " + " and ".join(what or [str(refusal)])
+                    + ". Tick force (f) to promote anyway, or choose another stage.")  # fmt: skip
+        return f"Refused: {refusal}"
+
+    def _commit_part(self, preview: Any) -> RenderableType:
+        """What will be committed: mode, branch and the exact TOML diff."""
+        parts: list[RenderableType] = []
+        diff = str(getattr(preview, "diff", "") or "")
+        refused = self._refusal_text(preview) is not None
+        mode, branch, existing = self.target or ("pull-request", "?", None)
+        if refused:
+            parts.append(Text("\nNothing will be committed with these choices.", style="bold"))
+            if getattr(preview, "needs_force", False) and diff:
+                parts.append(Text("With force, this change would be committed:", "grey50"))
+                parts.append(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
+            return Group(*parts)
+        where = f"a new branch {branch} (merge it as a pull request)"
+        if mode == "direct":
+            where = f"a commit on {branch} (direct promotion)"
+        parts.append(Text(f"\nWill commit to {where}:", style="bold"))
+        if existing:
+            warning = (f"⚠ branch {branch} already exists at {existing[:10]} (an earlier "
+                       "promotion); promoting asks to replace it")  # fmt: skip
+            parts.append(Text(warning, style="yellow"))
+        parts.append(Syntax(diff or "(no change)", "diff", theme="ansi_dark", word_wrap=True))
+        return Group(*parts)
 
     # -- promote ---------------------------------------------------------------------------
     def action_promote(self) -> None:
         if self.result is not None:
             self.dismiss(self.result)
             return
-        if self._busy:
+        if self._busy or self.preview is None:
             return
+        refused = self._refusal_text(self.preview)
+        if refused is not None:
+            self._show_error(refused)
+            return
+        mode, branch, existing = self.target or ("pull-request", "", None)
+        if existing:
+            body = Text.assemble(
+                f"Branch {branch} already exists at {existing[:10]}, left by an earlier "
+                "promotion that was not merged.\n\n",
+                ("Replacing it deletes that branch (only if it is still at that commit) and "
+                 "creates it again with this promotion.", "bold"),
+            )  # fmt: skip
+            confirm = ConfirmModal("Replace the promotion branch?", body, yes="Replace (y)")
+            self.app.push_screen(confirm, lambda yes: self._go(existing) if yes else None)
+            return
+        self._go(None)
+
+    def _go(self, replace_at: str | None) -> None:
         self._busy = True
-        self.query_one("#promote-status", Static).update("promoting…")
+        self.query_one("#promote-status", Static).update(Text("promoting…", style="italic"))
         self.background(self.services.promote, self.model, self.version, self.stage,
-                        self.force, done=self._done, group="promote")  # fmt: skip
+                        self.force, replace_at, done=self._done, group="promote")  # fmt: skip
+
+    def _show_error(self, message: str) -> None:
+        text = Text(message, style="bold red")
+        if "already exists" in message:  # a branch appeared meanwhile: look again, offer replace
+            text.append("\npress y again to replace it", style="yellow")
+            self._preview_keep_status(message)
+        else:
+            text.append("\nfix it and press y again, or esc to close", style="grey50")
+        self.query_one("#promote-status", Static).update(text)
+
+    def _preview_keep_status(self, message: str) -> None:
+        def reloaded(loaded: tuple[str, bool, Any, Any]) -> None:
+            self._previewed(loaded)
+            self._show_status(Text(message + "\npress y again to replace it", style="bold red"))
+
+        self.background(self._load, self.stage, self.force, done=reloaded, group="preview")
+
+    def _show_status(self, text: Text) -> None:
+        self.query_one("#promote-status", Static).update(text)
 
     def _done(self, result: Any) -> None:
         self._busy = False
@@ -142,15 +276,19 @@ class PromoteModal(MlxModal):
         mode = getattr(result, "mode", "")
         where = getattr(result, "branch", None) or ""
         commit = str(getattr(result, "commit", "") or "")[:10]
-        text = Text(f"✔ promoted {self.model} v{self.version} to {self.stage}", style="bold green")
+        text = Text(f"✔ promoted {self.model} v{result.version} to {self.stage}",
+                    style="bold green")  # fmt: skip
         text.append(f"\n{mode}: {where} {commit}".rstrip())
         archived = getattr(result, "archived_version", None)
         if archived is not None:
             text.append(f"\nv{archived} was archived")
-        self.query_one("#promote-status", Static).update(text)
+        if getattr(result, "requested_version", None) is not None:
+            text.append(f"\npublishing the runs renumbered v{self.version} to v{result.version}")
+        self._show_status(text)
         self.query_one("#promote", Button).label = "Close (y)"
+        self.query_one("#promote", Button).disabled = False
         self.query_one("#cancel", Button).display = False
-        self.notify(f"{self.model} v{self.version} → {self.stage} ({mode} {where})".strip())
+        self.notify(f"{self.model} v{result.version} → {self.stage} ({mode} {where})".strip())
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "promote":
