@@ -7,9 +7,7 @@ is the plain local operation under ZenML's name (``open``, ``exists``, ``makedir
 from __future__ import annotations
 
 import builtins
-import glob as _glob
 import os
-import shutil
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -50,6 +48,8 @@ def copy(src: PathType, dst: PathType, overwrite: bool = False) -> None:
     """Copy a file; refuses to replace ``dst`` unless ``overwrite``."""
     if not overwrite and os.path.exists(dst):
         raise FileExistsError(f"{dst} exists; pass overwrite=True to replace it")
+    import shutil
+
     shutil.copyfile(src, dst)
 
 
@@ -64,10 +64,14 @@ def remove(path: PathType) -> None:
 
 
 def rmtree(path: PathType) -> None:
+    import shutil
+
     shutil.rmtree(path)
 
 
 def glob(pattern: PathType) -> list[str]:
+    import glob as _glob
+
     return _glob.glob(os.fspath(pattern))
 
 

@@ -372,6 +372,13 @@ def _journal_summary(state: JournalState) -> RunSummary | None:
 # -- pure helpers (shared by screens; no I/O) ----------------------------------------------
 def describe_value(value: Any) -> str:
     """Text preview of a loaded artifact value."""
+    kind = _TEXT_KINDS.get(type(value).__name__) if isinstance(value, str) else None
+    if kind is not None:  # engine.types: show the text as what it is, not as a JSON string
+        return (
+            f"{kind} ({len(value)} characters)\n\n{_csv_table(value) if kind == 'CSV' else value}"[
+                :4000
+            ]
+        )
     if hasattr(value, "head") and hasattr(value, "shape") and hasattr(value, "columns"):
         return f"DataFrame {value.shape[0]} rows x {value.shape[1]} columns\n\n{value.head(10)}"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
@@ -382,6 +389,21 @@ def describe_value(value: Any) -> str:
         except (TypeError, ValueError):
             pass
     return f"{type(value).__module__}.{type(value).__qualname__}\n\n{repr(value)[:2000]}"
+
+
+_TEXT_KINDS = {"HTMLString": "HTML", "MarkdownString": "Markdown", "CSVString": "CSV",
+               "JSONString": "JSON"}  # fmt: skip
+
+
+def _csv_table(text: str) -> str:
+    """CSV text as aligned columns (the first 20 rows)."""
+    import csv
+
+    rows = list(csv.reader(text.splitlines()[:20]))
+    widths = [
+        max(len(r[i]) for r in rows if i < len(r)) for i in range(max(map(len, rows), default=0))
+    ]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows)
 
 
 def run_duration(run: RunSummary, now: datetime) -> float | None:

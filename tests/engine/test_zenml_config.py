@@ -218,3 +218,13 @@ def test_old_model_version_names_of_pipelines_keep_working(project: Project) -> 
 
     old_style()
     assert seen == ["legacy"]
+
+
+def test_the_app_previews_text_types_as_text() -> None:
+    from engine import CSVString, JSONString
+    from tui.services import describe_value
+
+    assert describe_value(HTMLString("<b>hi</b>")) == "HTML (9 characters)\n\n<b>hi</b>"
+    assert describe_value(MarkdownString("# Title")).startswith("Markdown (7 characters)\n\n# T")
+    assert describe_value(CSVString("a,bb\n10,2\n")).endswith("a   bb\n10  2 ")
+    assert describe_value(JSONString('{"a": 1}')).endswith('{"a": 1}')
