@@ -20,11 +20,13 @@ system DVC config files are only honoured for non-local remotes (through ``Repo`
 from __future__ import annotations
 
 import configparser
+import contextlib
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,6 +115,7 @@ class ArtifactStore:
         oid = obj.hash_info.value
         assert oid is not None and meta.size is not None
         is_dir = obj.hash_info.isdir
+        self._touch(DvcPointer(md5=oid, size=meta.size), cache)  # see gc(older_than=)
         return DvcPointer(md5=oid, size=meta.size, nfiles=meta.nfiles if is_dir else None)
 
     def verified(self, pointer: DvcPointer) -> bool:
@@ -189,11 +192,15 @@ class ArtifactStore:
             shutil.rmtree(staging, ignore_errors=True)
         return dest
 
-    def gc(self, keep: Iterable[DvcPointer], dry: bool = False) -> list[str]:
+    def gc(
+        self, keep: Iterable[DvcPointer], dry: bool = False, older_than: float | None = None
+    ) -> list[str]:
         """Delete every cache object not referenced by ``keep``; return the removed object ids.
 
-        Directories in ``keep`` keep their ``.dir`` and all entries. There is no grace period:
-        an object saved but not yet referenced by any pointer in ``keep`` is deleted.
+        Directories in ``keep`` keep their ``.dir`` and all entries. With ``older_than`` (a
+        POSIX time), an object modified at or after it is kept too: a run may have saved it
+        and not referenced it yet (:meth:`save` refreshes the time of content it finds
+        already cached). The time is checked again just before each deletion.
         """
         cache = self._cache_odb()
         kept: set[str] = set()
@@ -203,8 +210,14 @@ class ArtifactStore:
         with _wrapped(f"collecting garbage in the DVC cache {self.cache_dir}"):
             stored: Iterable[str] = cache.all()  # type: ignore[no-untyped-call]
             doomed = sorted(oid for oid in stored if _OID.match(oid) and oid not in kept)
-            if not dry and doomed:
-                cache.fs.remove([_object_path(cache, oid) for oid in doomed])
+            if older_than is not None:
+                doomed = [oid for oid in doomed if _mtime(_object_path(cache, oid)) < older_than]
+            if not dry:
+                for oid in doomed:
+                    path = _object_path(cache, oid)
+                    if older_than is None or _mtime(path) < older_than:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(path)
         return doomed
 
     # -- remotes -------------------------------------------------------------------------
@@ -318,6 +331,17 @@ class ArtifactStore:
             return set(present) == oids
 
     # -- internals -----------------------------------------------------------------------
+
+    def _touch(self, pointer: DvcPointer, cache: HashFileDB) -> None:
+        """Mark a just-saved object (and a ``.dir``'s entries) as recently used, for gc.
+
+        Content that was already cached keeps its old time otherwise, and a concurrent
+        ``mlx gc`` could delete it between this save and the run's commit.
+        """
+        now = time.time()
+        for oid in self._oids(pointer, cache) or {pointer.md5}:
+            with contextlib.suppress(OSError):
+                os.utime(_object_path(cache, oid), (now, now))
 
     def _cache_odb(self) -> LocalHashFileDB:
         # Made afresh each time (it is cheap): an ODB remembers which prefix directories it
@@ -459,6 +483,13 @@ def _transfer_errors() -> Iterator[list[str]]:
         for lg, propagate in saved:
             lg.removeHandler(handler)
             lg.propagate = propagate
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return float("inf")  # gone already: nothing to delete
 
 
 def _hash_info(pointer: DvcPointer) -> HashInfo:

@@ -109,8 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(handler="tui.commands.project:cmd_stack_use")
 
-    p = sub.add_parser("gc", help="delete DVC cache objects no run record references")
+    p = sub.add_parser("gc", help="delete DVC cache objects nothing references")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--grace", default="1h", metavar="AGE",
+                   help="keep objects younger than this (default 1h; e.g. 30m, 2d, 0)")  # fmt: skip
     p.set_defaults(handler="tui.commands.artifacts:cmd_gc")
 
     _add_model_commands(sub)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,8 +168,13 @@ def record_run(
     model: str | None = None,
     metrics: dict[str, Any] | None = None,
     model_outputs: tuple[str, ...] = ("trained_model",),
+    between: Callable[[], object] | None = None,
 ) -> CommittedRun:
-    """Commit a completed one-step run producing ``outputs`` (and a model version if asked)."""
+    """Commit a completed one-step run producing ``outputs`` (and a model version if asked).
+
+    ``between`` is called after the outputs are saved and before the run is committed (the
+    rest of a run's work, during which a concurrent gc must not lose the saved bytes).
+    """
     run_id = uuid.uuid4().hex
     drafts, refs = [], {}
     for name, payload in (outputs or {}).items():
@@ -198,6 +204,8 @@ def record_run(
             "id": uuid.uuid4().hex, "name": model, "run_id": run_id, "pipeline": pipeline,
             "created_at": _now(), "metadata": metrics or {},
         }  # fmt: skip
+    if between is not None:
+        between()
     return commit_run(project.runs, run, drafts, version)
 
 

@@ -126,30 +126,23 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
+    from store.errors import ValidationError
+    from store.gc import collect_garbage, parse_duration
     from store.project import Project
     from store.recorder import fold_crashed_runs
-    from store.records import DvcPointer
+    from tui.format import format_duration
 
+    try:
+        grace = parse_duration(args.grace)
+    except ValueError as exc:
+        raise ValidationError(f"--grace {args.grace!r}: use e.g. 30m, 1h, 2d or 0 ({exc})") from exc
     project = Project.find()
     fold_crashed_runs(project.runs)  # a crashed run's finished steps stay reusable
-    keep = []
-    for name, _, _ in project.index.artifact_names():
-        keep += [DvcPointer.model_validate(a["pointer"])
-                 for a in project.index.artifact_versions(name)]  # fmt: skip
-    for summary in project.index.list_runs():
-        for step in project.index.run_json(summary.id).get("steps", []):
-            if step.get("log"):
-                keep.append(DvcPointer.model_validate(step["log"]))
-    from tui.commands.runs import live_runs
-
-    if live_runs(project):
-        from store.errors import MlxError
-
-        raise MlxError("a run is in progress; run `mlx gc` when it has finished")
-    removed = project.artifacts.gc(keep, dry=args.dry_run)
+    result = collect_garbage(project, grace=grace, dry=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
-    print(f"{verb} {len(removed)} unreferenced object(s) from {project.artifacts.cache_dir}; "
-          f"kept everything referenced by {project.config.project.runs_ref}")  # fmt: skip
-    print("note: plain `dvc gc` does not see mlx runs; if you use it, add "
-          f"`--rev {project.config.project.runs_ref}`")  # fmt: skip
+    print(f"{verb} {len(result.removed)} unreferenced object(s) from "
+          f"{project.artifacts.cache_dir}; kept what {len(result.refs)} mlx ref(s) (local and "
+          f"remote-tracking), DVC files on {result.revisions} branch(es)/tag(s) and the work "
+          f"tree, and {result.journals} run journal(s) reference, and anything younger than "
+          f"{format_duration(grace)}")  # fmt: skip
     return 0
