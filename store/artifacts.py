@@ -68,6 +68,7 @@ class ArtifactStore:
         cache_dir = _local_path(self._dvc_dir, configured) if configured else None
         self.cache_dir: Path = cache_dir or self._dvc_dir / "cache"
         self._remote_odbs: dict[str, HashFileDB] = {}
+        self.last_fetched = 0  # objects the last fetch() brought, also when it then raised
 
     # -- configuration -------------------------------------------------------------------
 
@@ -225,7 +226,8 @@ class ArtifactStore:
     def fetch(
         self, pointers: Iterable[DvcPointer], remote: str | None = None, callback: Any = None
     ) -> int:
-        """Download the pointers' missing objects from ``remote``; return how many pointers.
+        """Download the pointers' missing objects from ``remote``; return how many objects
+        arrived (a ``.dir`` manifest and each of its entries count one).
 
         ``callback`` (an fsspec ``Callback``) is told of each object transferred.
 
@@ -237,6 +239,7 @@ class ArtifactStore:
         missing = [p for p in pointers if not self.exists(p)]
         if not missing:
             return 0
+        before = self.cached_oids(missing)
         name = self._remote_name(remote, missing[0])
         odb = self._remote_odb(name)
         with _wrapped(f"fetching from DVC remote {name!r}", DvcRemoteError):
@@ -245,13 +248,24 @@ class ArtifactStore:
             extra = {"callback": callback} if callback is not None else {}
             # its result counts are unreliable with cache_odb: count what arrived instead
             transfer(odb, self._cache_odb(), his, shallow=False, cache_odb=odb, **extra)
+        self.last_fetched = len(self.cached_oids(missing) - before)
         still = [p.md5 for p in missing if not self.exists(p)]
         if still:
             raise ArtifactMissingError(
                 f"artifact(s) {', '.join(still)} are in neither the local DVC cache nor DVC "
                 f"remote {name!r} ({self._describe(name)}); push them from a machine that has them"
             )
-        return len(missing)
+        return self.last_fetched
+
+    def cached_oids(self, pointers: Iterable[DvcPointer]) -> set[str]:
+        """The object ids of ``pointers`` (with the entries of cached manifests) in the cache."""
+        found: set[str] = set()
+        for pointer in pointers:
+            oids = {pointer.md5}
+            if pointer.is_dir:
+                oids |= _manifest_oids(self._cache_path(pointer.md5)) or set()
+            found |= {oid for oid in oids if self._cache_path(oid).is_file()}
+        return found
 
     def push(
         self, pointers: Iterable[DvcPointer], remote: str | None = None, callback: Any = None

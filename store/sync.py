@@ -129,8 +129,8 @@ def pull(
             callback = transfer_callback(progress, "downloading", len(wanted))
             with suppress(ArtifactMissingError):  # report which below, after the rest came
                 project.artifacts.fetch(wanted, dvc_remote, callback)
+            fetched = project.artifacts.last_fetched
             still = [p for p in wanted if not project.artifacts.exists(p)]
-            fetched = len(wanted) - len(still)
             missing = tuple(sorted(p.md5 for p in still))
     moved = tuple(merged.renumbered)
     follow = follow_moves(project, moved, remote)

@@ -75,6 +75,7 @@ def _copy(template: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def repo(_templates: dict[str, Path], tmp_path: Path) -> Path:
     """A git+DVC repo whose default remote ``store`` is the empty directory ``<tmp>/remote``."""
+    (tmp_path / "remote").mkdir()  # a local remote must exist: mlx never creates one
     return _copy(_templates["remote"], tmp_path)
 
 
@@ -300,6 +301,7 @@ def test_remotes_read_config_and_config_local(repo: Path, tmp_path: Path) -> Non
     assert store.default_remote() == "store"
 
     backup = tmp_path / "backup dir"
+    backup.mkdir()
     _run([*DVC, "remote", "add", "--local", "backup", backup.as_uri()], repo)
     _run([*DVC, "remote", "default", "--local", "backup"], repo)
     store = ArtifactStore(repo)
