@@ -6,13 +6,21 @@ Import everything from here::
 """
 
 from engine import fileio
-from engine.artifact_utils import load_artifact, log_metadata, save_artifact
+from engine.artifact_utils import (
+    add_tags,
+    load_artifact,
+    log_artifact_metadata,
+    log_metadata,
+    log_model_metadata,
+    log_step_metadata,
+    save_artifact,
+)
 from engine.caching import CachePolicy
 from engine.client import ArtifactVersionView, Client, PipelineRunView
 from engine.compat import DockerSettings, ResourceSettings
 from engine.compiler import ExternalArtifact
 from engine.context import StepContext, get_pipeline_context, get_step_context
-from engine.enums import ArtifactType
+from engine.enums import ArtifactType, VisualizationType
 from engine.logger import get_logger
 from engine.materializers import BaseMaterializer
 from engine.model import Model, ModelStages, ModelVersionView
@@ -45,12 +53,17 @@ __all__ = [
     "ResourceSettings",
     "Step",
     "StepContext",
+    "VisualizationType",
+    "add_tags",
     "fileio",
     "get_logger",
     "get_pipeline_context",
     "get_step_context",
     "load_artifact",
+    "log_artifact_metadata",
     "log_metadata",
+    "log_model_metadata",
+    "log_step_metadata",
     "pipeline",
     "save_artifact",
     "step",

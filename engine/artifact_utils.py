@@ -15,7 +15,15 @@ from engine.runtime import current_step_context
 from store.errors import MlxError, ValidationError
 from store.names import check_name
 
-__all__ = ["load_artifact", "log_metadata", "save_artifact"]
+__all__ = [
+    "add_tags",
+    "load_artifact",
+    "log_artifact_metadata",
+    "log_metadata",
+    "log_model_metadata",
+    "log_step_metadata",
+    "save_artifact",
+]
 
 
 def save_artifact(data: Any, name: str, version: int | str | None = None, *,
@@ -155,3 +163,43 @@ def _check_model(ctx: Any, name: str | None, version: Any, version_id: Any) -> N
     if version is not None and str(version) not in labels:
         raise ValidationError(f"log_metadata(model_version={version!r}): not this run's version")
     del version_id  # the id of the version being created is not known before the commit
+
+
+def log_artifact_metadata(
+    metadata: dict[str, Any], artifact_name: str | None = None, artifact_version: Any = None
+) -> None:
+    """ZenML < 0.70: metadata on an output of the running step (the only one if not named)."""
+    log_metadata(metadata, artifact_name=artifact_name, infer_artifact=artifact_name is None)
+
+
+def log_model_metadata(
+    metadata: dict[str, Any], model_name: str | None = None, model_version: Any = None
+) -> None:
+    """ZenML < 0.70: metadata on the model version the run creates."""
+    log_metadata(metadata, infer_model=True, model_name=model_name, model_version=model_version)
+
+
+def log_step_metadata(metadata: dict[str, Any], step_name: str | None = None, **_: Any) -> None:
+    """ZenML < 0.70: metadata on the running step."""
+    log_metadata(metadata, step_name=step_name)
+
+
+def add_tags(
+    tags: list[str],
+    *,
+    artifact_name: str | None = None,
+    infer_artifact: bool = False,
+    **target: Any,
+) -> None:
+    """Tag an output of the running step (``artifact_name`` or the only one).
+
+    Other targets of ZenML's ``add_tags`` (runs, pipelines, models) are refused: their records
+    are written once; use ``@pipeline(tags=[...])`` for runs.
+    """
+    ctx = current_step_context()
+    if ctx is None or any(v is not None for v in target.values()):
+        raise ValidationError(
+            "add_tags() tags outputs of the running step (artifact_name= or infer_artifact=True);"
+            " tag runs with @pipeline(tags=[...])"
+        )
+    ctx.add_output_tags(list(tags), artifact_name)

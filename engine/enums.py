@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ArtifactType"]
+__all__ = ["ArtifactType", "VisualizationType"]
 
 
 class ArtifactType(StrEnum):
@@ -17,3 +17,13 @@ class ArtifactType(StrEnum):
     STATISTICS = "StatisticsArtifact"
     SERVICE = "ServiceArtifact"
     BASE = "BaseArtifact"
+
+
+class VisualizationType(StrEnum):
+    """Kinds of visualization a ZenML materializer declares (mlx previews values itself)."""
+
+    CSV = "csv"
+    HTML = "html"
+    IMAGE = "image"
+    MARKDOWN = "markdown"
+    JSON = "json"

@@ -35,7 +35,8 @@ SUPPORTED: dict[str, str] = {
         "load_artifact", "ExternalArtifact", "ArtifactConfig", "ArtifactType", "CachePolicy",
         "BaseMaterializer", "get_logger", "BaseStep", "Pipeline", "PipelineRunFailedError",
         "HTMLString", "MarkdownString", "CSVString", "JSONString", "fileio", "DockerSettings",
-        "ResourceSettings",
+        "ResourceSettings", "VisualizationType", "add_tags", "log_artifact_metadata",
+        "log_model_metadata", "log_step_metadata",
     )
 }  # fmt: skip
 SUPPORTED["ModelVersion"] = "Model"  # ZenML < 0.55

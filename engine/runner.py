@@ -340,6 +340,10 @@ class RunDriver:
             except MlxError as exc:
                 self.emit(ev.ModelPromoted(run_id=self.run_id, model=model, version=version,
                                            stage=stage, mode="", error=str(exc)))  # fmt: skip
+                import logging  # a script calling the pipeline sees it too, not only the CLI
+
+                logging.getLogger("mlx").warning("set_stage(%r) of %s v%s refused: %s",
+                                                 stage, model, version, exc)  # fmt: skip
                 continue
             self.emit(
                 ev.ModelPromoted(

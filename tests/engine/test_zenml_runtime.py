@@ -324,3 +324,25 @@ def test_client_in_zenml_shapes(project: Project) -> None:
         with pytest.raises(KeyError):
             lookup()
     assert statuses(second.record) == {"one": "cached", "add": "completed"}
+
+
+def test_older_metadata_helpers_and_add_tags_reach_their_targets(project: Project) -> None:
+    from engine import add_tags, log_artifact_metadata, log_model_metadata, log_step_metadata
+
+    @step
+    def fit() -> Annotated[int, "weights"]:
+        log_artifact_metadata({"rows": 3})
+        log_model_metadata({"accuracy": 0.9})
+        log_step_metadata({"seconds": 1})
+        add_tags(["fresh"], infer_artifact=True)
+        return 3
+
+    @pipeline(model=Model(name="legacy_meta"))
+    def fitting() -> None:
+        fit()
+
+    run = fitting()
+    weights = Client().get_artifact_version("weights")
+    assert weights.run_metadata["rows"] == 3 and weights.tags == ["fresh"]
+    assert run.steps["fit"].record.metadata == {"seconds": 1}
+    assert Client().get_model_version("legacy_meta", "latest").run_metadata["accuracy"] == 0.9
