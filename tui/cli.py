@@ -91,9 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("artifact")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler="tui.commands.artifacts:cmd_show")
-    p = arts.add_parser("export", help="copy an artifact version's files to PATH")
+    p = arts.add_parser("export", help="write an artifact version to PATH, in the format of "
+                        "its extension (.csv .parquet .json .npy; .pkl with --pickle)")  # fmt: skip
     p.add_argument("artifact")
     p.add_argument("path")
+    p.add_argument("--raw", action="store_true", help="copy the stored bytes as they are")
+    p.add_argument("--pickle", action="store_true", help="allow a .pkl file (runs code on load)")
     p.set_defaults(handler="tui.commands.artifacts:cmd_export")
 
     stack = sub.add_parser("stack", help="list, show and choose stacks").add_subparsers(

@@ -88,7 +88,7 @@ def test_artifacts_export_writes_the_value_to_a_new_path(
 
     assert json.loads(dest.read_text()) == [3, 6, 9, 12]
     assert json.loads(latest.read_text()) == 40
-    assert f"exported scaled:1 (builtins.list) as file {dest}" in proc.stdout
+    assert f"exported scaled:1 (builtins.list) as json: {dest}" in proc.stdout
     assert [p.name for p in dest.parent.iterdir()] == ["scaled.json"]  # no staging left over
 
 
@@ -110,6 +110,39 @@ def test_artifacts_export_to_an_existing_path_refuses_and_writes_nothing(
         assert "already exists" in proc.stderr and "nothing was written" in proc.stderr
     assert tree_digest(tmp_path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "keep.json"]
+
+
+def test_export_format_follows_the_extension(made: dict[str, Any], tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    root = made["root"]
+    mlx_ok(root, "artifacts", "export", "scaled:1", str(tmp_path / "s.csv"))
+    mlx_ok(root, "artifacts", "export", "scaled:1", str(tmp_path / "s.npy"))
+    mlx_ok(root, "artifacts", "export", "scaled:1", str(tmp_path / "s.parquet"))
+    mlx_ok(root, "artifacts", "export", "scaled:1", str(tmp_path / "raw"), "--raw")
+
+    assert (tmp_path / "s.csv").read_text().split() == ["0", "3", "6", "9", "12"]
+    assert np.load(tmp_path / "s.npy", allow_pickle=False).tolist() == [3, 6, 9, 12]
+    assert pd.read_parquet(tmp_path / "s.parquet")["0"].tolist() == [3, 6, 9, 12]
+    assert (tmp_path / "raw").read_bytes()  # the stored bytes, whatever the materializer wrote
+
+
+@pytest.mark.parametrize(
+    ("name", "flags", "expected"),
+    [
+        ("s.xlsx", [], "cannot tell the format of 's.xlsx'"),
+        ("s.pkl", [], "pass --pickle"),
+        ("t.parquet", [], "cannot be exported as parquet"),  # a number is no table
+    ],
+)
+def test_export_refuses_formats_it_cannot_write(
+    made: dict[str, Any], tmp_path: Path, name: str, flags: list[str], expected: str
+) -> None:
+    label = "total" if name.startswith("t") else "scaled:1"
+    proc = mlx_cli(made["root"], "artifacts", "export", label, str(tmp_path / name), *flags)
+    assert proc.returncode == 2 and expected in proc.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

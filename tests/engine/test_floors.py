@@ -55,6 +55,7 @@ FLOORS: list[tuple[str, set[str]]] = [
         {
             "engine.artifacts",
             "engine.caching",
+            "engine.exporting",
             "engine.fileio",
             "engine.materializers.*",
             "engine.types",

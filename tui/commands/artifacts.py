@@ -118,10 +118,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     dest = Path(args.path)
     if dest.exists():
         raise MlxError(f"{dest} already exists; choose a new path (nothing was written)")
-    pointer = DvcPointer.model_validate(record["pointer"])
-    project.artifacts.checkout(pointer, dest)
-    kind = "directory" if pointer.is_dir else "file"
-    print(f"exported {record['name']}:{record['version']} ({record['type']}) as {kind} {dest}")
+    label = f"{record['name']}:{record['version']} ({record['type']})"
+    if args.raw:
+        pointer = DvcPointer.model_validate(record["pointer"])
+        project.artifacts.checkout(pointer, dest)
+        kind = "directory" if pointer.is_dir else "file"
+        print(f"exported {label} as stored, a {kind}: {dest}")
+        return 0
+    from engine.artifacts import ArtifactVersionView
+    from engine.exporting import export_value, format_for
+
+    fmt = format_for(dest, allow_pickle=args.pickle)  # refuse before loading anything
+    value = ArtifactVersionView(project, record).load()
+    export_value(value, dest, fmt)
+    print(f"exported {label} as {fmt}: {dest}")
     return 0
 
 
