@@ -16,6 +16,7 @@ DEFAULT_RUNS_REF = "refs/mlx/runs"
 RUNS_DIR = "runs"
 ARTIFACTS_DIR = "artifacts"
 MODELS_DIR = "models"
+DVC_DIR = "dvc"  # DVC-readable pointers (``.dvc`` files), so plain `dvc gc --rev` sees runs
 
 BUCKET = 100
 valid_name = names.valid_name  # the one name rule (store/names.py); kept here for callers
@@ -60,6 +61,15 @@ def model_dir(name: str) -> str:
 def model_version_path(name: str, version: int) -> str:
     """Path of one model-version record."""
     return versioned_path(model_dir(name), version)
+
+
+def dvc_file_path(md5: str) -> str:
+    """Where the ``.dvc`` pointer of object ``md5`` sits on the runs ref: ``dvc/ab/<md5>.dvc``.
+
+    DVC reads ``.dvc`` files anywhere in a revision's tree, so ``dvc gc --rev refs/mlx/runs``
+    keeps what runs reference; sharded like run records so appends stay flat.
+    """
+    return f"{DVC_DIR}/{md5[:2]}/{md5}.dvc"
 
 
 def parse_record_path(path: str) -> tuple[str, str, str] | None:

@@ -15,6 +15,7 @@ from store.journal import JournalState, read_journals, set_aside
 from store.paths import (
     artifact_dir,
     artifact_path,
+    dvc_file_path,
     journal_dir,
     model_dir,
     model_version_path,
@@ -27,6 +28,7 @@ from store.records import (
     RunRecord,
     StepRecord,
     dump_record,
+    dvc_file,
 )
 from store.runs_ref import RunsRef, TipView
 
@@ -89,6 +91,9 @@ def commit_run(
             model_rec = _link_model(model_rec, records)
             files[model_version_path(model_rec.name, model_rec.version)] = dump_record(model_rec)
         files[run_path(final.id)] = dump_record(final)
+        logs = [step.log for step in final.steps if step.log is not None]
+        for pointer in [r.pointer for r in records] + logs:  # see store.paths.dvc_file_path
+            files[dvc_file_path(pointer.md5)] = dvc_file(pointer)
         result[:] = [CommittedRun(final, records, model_rec)]
         return files
 

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from store.errors import InvalidRecordError
 from store.names import MAX_NAME, md5_problem, name_problem
-from store.paths import parse_record_path, run_path, versioned_path
+from store.paths import dvc_file_path, parse_record_path, run_path, versioned_path
 
 __all__ = [
     "ArtifactRef",
@@ -283,6 +283,32 @@ _KINDS: dict[str, type[Record]] = {
     "artifact": ArtifactVersionRecord,
     "model": ModelVersionRecord,
 }
+
+
+def dvc_file(pointer: DvcPointer) -> bytes:
+    """The canonical ``.dvc`` file of one object (same bytes in every clone: merges agree)."""
+    lines = ["outs:", f"- md5: {pointer.md5}", f"  size: {pointer.size}"]
+    if pointer.nfiles is not None:
+        lines.append(f"  nfiles: {pointer.nfiles}")
+    lines += ["  hash: md5", f"  path: {pointer.md5.removesuffix('.dir')}", ""]
+    return "\n".join(lines).encode()
+
+
+def check_dvc_file(path: str, data: bytes) -> None:
+    """Validate a ``.dvc`` pointer on the runs ref (ingest): canonical, at its own path.
+
+    Raises:
+        InvalidRecordError: anything else.
+    """
+    import yaml
+
+    try:
+        outs = yaml.safe_load(data)["outs"]
+        pointer = DvcPointer.model_validate({k: v for k, v in outs[0].items() if k != "path"})
+    except (yaml.YAMLError, TypeError, KeyError, IndexError, AttributeError, ValueError) as exc:
+        raise InvalidRecordError(path, f"not a DVC pointer file: {exc}") from exc
+    if dvc_file_path(pointer.md5) != path or dvc_file(pointer) != data:
+        raise InvalidRecordError(path, "not the canonical DVC pointer of the object it names")
 
 
 def record_at(path: str, data: bytes | str) -> Record:

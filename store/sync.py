@@ -36,6 +36,7 @@ from store.errors import (
 )
 from store.gitobj import MODE_DIR, ZERO, Git, TreeEntry
 from store.paths import (
+    DVC_DIR,
     parse_record_path,
     version_of,
     versioned_dir,
@@ -279,7 +280,7 @@ def _refuse_invalid(git: Git, local: str | None, theirs: str, remote: str) -> No
     Raises:
         InvalidRecordsError: the list of bad paths and why; the local ref is not touched.
     """
-    from store.records import record_at
+    from store.records import check_dvc_file, record_at
 
     if local is None:
         rows = git.ls_tree(theirs)
@@ -289,7 +290,10 @@ def _refuse_invalid(git: Git, local: str | None, theirs: str, remote: str) -> No
     problems: list[tuple[str, str]] = []
     for path, blob in rows:
         try:
-            record_at(path, raws.get(blob, b""))
+            if path.startswith(f"{DVC_DIR}/"):
+                check_dvc_file(path, raws.get(blob, b""))
+            else:
+                record_at(path, raws.get(blob, b""))
         except InvalidRecordError as exc:
             problems.append((path, exc.reason))
     if problems:

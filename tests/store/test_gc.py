@@ -146,3 +146,27 @@ def test_gc_in_a_loop_beside_three_writers_never_loses_a_completed_runs_artifact
         pointer = DvcPointer.model_validate(json.loads(blobs[blob])["pointer"])
         assert fresh.artifacts.exists(pointer), pointer.md5
         assert fresh.artifacts.read_bytes(pointer)
+
+
+def test_plain_dvc_gc_with_the_runs_ref_keeps_every_run_artifact(box: Sandbox) -> None:
+    work = box.project()
+    made = [record_run(work, {"a": f"file {i}".encode()}) for i in range(3)]
+    folder = box.base / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "x.txt").write_text("x")
+    (folder / "sub" / "y.txt").write_text("y")
+    tree = work.artifacts.save(folder)
+    record_run(work, {"b": b"one more"})
+    from store.records import dvc_file
+    from store.paths import dvc_file_path
+
+    def add_dir(view: object) -> dict[str, bytes]:
+        return {dvc_file_path(tree.md5): dvc_file(tree)}
+
+    work.runs.commit(add_dir, "a directory pointer")  # the recorder writes these for runs
+    pointers = [m.artifacts[0].pointer for m in made] + [tree]
+    sh(box.work, sys.executable, "-m", "dvc", "gc", "-w", "--rev", "refs/mlx/runs", "-f", "-q")
+    fresh = Project(box.work)
+    assert all(fresh.artifacts.exists(p) for p in pointers)
+    sh(box.work, sys.executable, "-m", "dvc", "gc", "-w", "-f", "-q")  # without --rev: gone
+    assert not any(Project(box.work).artifacts.exists(p) for p in pointers)
