@@ -157,8 +157,8 @@ def test_plain_dvc_gc_with_the_runs_ref_keeps_every_run_artifact(box: Sandbox) -
     (folder / "sub" / "y.txt").write_text("y")
     tree = work.artifacts.save(folder)
     record_run(work, {"b": b"one more"})
-    from store.records import dvc_file
     from store.paths import dvc_file_path
+    from store.records import dvc_file
 
     def add_dir(view: object) -> dict[str, bytes]:
         return {dvc_file_path(tree.md5): dvc_file(tree)}
