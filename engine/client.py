@@ -271,6 +271,15 @@ class StackView:
         self.config = config
         self.orchestrator = config.orchestrator
         self.artifact_store = config.artifact_store
+        # ZenML stack components mlx does not have: None, as in a ZenML stack without them
+        self.experiment_tracker: Any = None
+        self.step_operator: Any = None
+        self.model_registry: Any = None
+        self.model_deployer: Any = None
+        self.alerter: Any = None
+        self.container_registry: Any = None
+        self.image_builder: Any = None
+        self.data_validator: Any = None
 
     def __repr__(self) -> str:
         return f"<stack {self.name}>"

@@ -30,7 +30,7 @@ UNSUPPORTED: dict[str, str] = {
 # accepted and ignored: no effect on how mlx runs a step (ZenML's local orchestrator too)
 INERT = frozenset({
     "enable_artifact_metadata", "enable_artifact_visualization", "enable_step_logs",
-    "enable_pipeline_logs", "enable_heartbeat", "substitutions", "execution_mode",
+    "enable_pipeline_logs", "enable_heartbeat", "substitutions", "execution_mode", "build",
 })  # fmt: skip
 
 

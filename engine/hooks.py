@@ -8,7 +8,6 @@ fails loudly, naming the string and what was missing, never a silent log line.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,8 @@ class SourceHook:
             raise ValidationError(
                 f"{where}: hook {source!r} must be a callable or a 'module.function' string"
             )
+        import importlib.util
+
         if importlib.util.find_spec(module.split(".")[0]) is None:
             raise ValidationError(
                 f"{where}: hook {source!r}: no module {module.split('.')[0]!r} is importable; "
