@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import functools
 import json
 import os
 import re
@@ -390,7 +391,7 @@ class ArtifactStore:
                     f"DVC remote {name!r} is the directory {local}, which does not exist; "
                     f"create it or fix the URL (`dvc remote modify {name} url PATH`)"
                 )
-            return _local_odb(local)
+            return _local_odb(local, passive=True)
         if name not in self._remote_odbs:  # memoised: opening a Repo costs 0.3-0.4 s
             with _wrapped(f"opening DVC remote {name!r} ({url})", DvcRemoteError):
                 self._remote_odbs[name] = self._repo_odb(name)
@@ -512,19 +513,39 @@ def _hash_info(pointer: DvcPointer) -> HashInfo:
     return HashInfo("md5", pointer.md5)
 
 
-def _local_odb(root: Path, **config: Any) -> LocalHashFileDB:
-    """The md5 object database of a local cache or remote directory (DVC 3 layout)."""
+def _local_odb(root: Path, passive: bool = False, **config: Any) -> LocalHashFileDB:
+    """The md5 object database of a local cache or remote directory (DVC 3 layout).
+
+    ``passive``: never hash or delete objects in it. dvc-data's existence check hashes
+    writable objects and *deletes* those whose bytes disagree with their name; in a DVC remote
+    (a directory outside the repository, shared with others) mlx must not delete anything.
+    Fetched bytes are checked in the local cache instead (:mod:`store.verify`).
+    """
     from dvc_data.hashfile.db.local import LocalHashFileDB
     from dvc_objects.fs.local import LocalFileSystem
 
     path = os.path.join(str(root), "files", "md5")
-    odb: LocalHashFileDB = LocalHashFileDB(  # type: ignore[no-untyped-call]
+    cls = _passive_odb_class() if passive else LocalHashFileDB
+    odb: LocalHashFileDB = cls(
         LocalFileSystem(),  # type: ignore[no-untyped-call]
         path,
         hash_name="md5",
         **config,
     )
     return odb
+
+
+@functools.cache
+def _passive_odb_class() -> type[LocalHashFileDB]:
+    from dvc_data.hashfile.db.local import LocalHashFileDB
+
+    class PassiveLocalHashFileDB(LocalHashFileDB):
+        """A local ODB whose existence checks never hash or delete (see :func:`_local_odb`)."""
+
+        def check(self, oid: str, check_hash: bool = True, _info: Any = None) -> Any:
+            return super().check(oid, check_hash=False, _info=_info)
+
+    return PassiveLocalHashFileDB
 
 
 def _object_path(odb: HashFileDB, oid: str) -> str:

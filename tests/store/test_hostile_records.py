@@ -120,6 +120,9 @@ def attacked(box: Sandbox) -> tuple[Sandbox, Path, Path]:
     marker = box.base / "pwned"
     evil = _to_dvc_remote(box, pickle.dumps(Payload(marker), protocol=5))
     zen = _to_dvc_remote(box, b'{"a": 1}')
+    swapped = _to_dvc_remote(box, b'{"c": 3}')  # then other bytes under that md5's name:
+    remote_object = box.dvc_remote / "files" / "md5" / str(swapped["md5"])[:2]
+    (remote_object / str(swapped["md5"])[2:]).write_bytes(b'{"c": 666}')
     forged_version = {
         "id": uuid.uuid4().hex, "name": "iris", "version": 3, "created_at": NOW,
         "metadata": {"accuracy": 0.99}, "run_id": None,
@@ -128,6 +131,7 @@ def attacked(box: Sandbox) -> tuple[Sandbox, Path, Path]:
         "artifacts/evil/0/1.json": _artifact(
             "evil", 1, evil, materializer="engine.materializers.pickle.PickleMaterializer"),
         "artifacts/zen/0/1.json": _artifact("zen", 1, zen, type="this.Nope"),
+        "artifacts/swapped/0/1.json": _artifact("swapped", 1, swapped),
         "models/iris/0/3.json": json.dumps(forged_version).encode(),
     })  # fmt: skip
     victim = box.clone("victim")
@@ -141,6 +145,7 @@ def test_a_pickle_payload_never_runs_on_load_preview_or_show(
     attacked: tuple[Sandbox, Path, Path],
 ) -> None:
     box, victim, marker = attacked
+    outside = _outside(box)
     code = (
         "import sys\n"
         "from engine import Client\n"
@@ -159,6 +164,11 @@ def test_a_pickle_payload_never_runs_on_load_preview_or_show(
         "except MaterializerError as exc:\n"
         "    print('zen refused:', exc)\n"
         "print('this imported:', 'this' in sys.modules)\n"
+        "from store.errors import ArtifactError\n"
+        "try:\n"
+        "    print('swapped loaded:', client.get_artifact_version('swapped').load())\n"
+        "except ArtifactError as exc:\n"
+        "    print('swapped refused:', exc)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.run(
@@ -171,6 +181,9 @@ def test_a_pickle_payload_never_runs_on_load_preview_or_show(
     assert "not previewed, loading it would run code" in proc.stdout
     assert "zen refused: type 'this.Nope' is not loaded" in proc.stdout
     assert "this imported: False" in proc.stdout and "Beautiful is better" not in proc.stdout
+    assert "swapped refused:" in proc.stdout and "do not match their md5" in proc.stdout
+    after = _outside(box)
+    assert after == outside, (set(after.items()) ^ set(outside.items()))  # nothing deleted
     show = mlx_cli(victim, "artifacts", "show", "evil")
     assert show.returncode == 0, show.stderr
     assert not marker.exists()
