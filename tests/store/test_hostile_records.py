@@ -183,7 +183,7 @@ def test_a_pickle_payload_never_runs_on_load_preview_or_show(
     assert "this imported: False" in proc.stdout and "Beautiful is better" not in proc.stdout
     assert "swapped refused:" in proc.stdout and "do not match their md5" in proc.stdout
     after = _outside(box)
-    assert after == outside, (set(after.items()) ^ set(outside.items()))  # nothing deleted
+    assert after == outside, set(after.items()) ^ set(outside.items())  # nothing deleted
     show = mlx_cli(victim, "artifacts", "show", "evil")
     assert show.returncode == 0, show.stderr
     assert not marker.exists()
