@@ -159,6 +159,8 @@ def check_promotions(
             for s, v in before.items()
             if s not in new.stages
         ]
+    note = local_cache_note(project, remote) if checks else None
+    notes += [note] if note else []
     return CheckReport(base, head, tuple(checks), tuple(errors), tuple(notes))
 
 
@@ -268,6 +270,13 @@ def _artifact_problems(
             problems.append(f"artifact {ref.label()} is not on the runs ref")
             continue
         pointer = DvcPointer.model_validate(art["pointer"])
+        if remote is None and not project.artifacts.remotes():  # see local_cache_note()
+            if not project.artifacts.exists(pointer):
+                problems.append(
+                    f"artifact {ref.label()} ({pointer.md5}) is not in the local DVC cache "
+                    "(no DVC remote is configured)"
+                )
+            continue
         try:
             present = project.artifacts.in_remote(pointer, remote)
         except (ArtifactError, NotFoundError) as exc:
@@ -279,3 +288,13 @@ def _artifact_problems(
                 "run `mlx push` where it was produced"
             )
     return problems
+
+
+def local_cache_note(project: Project, remote: str | None) -> str | None:
+    """Without any DVC remote, artifacts are checked in the local cache: say so."""
+    if remote is None and not project.artifacts.remotes():
+        return (
+            "no DVC remote is configured: artifacts were checked in the local DVC cache "
+            "instead (`dvc remote add -d NAME URL` to share them)"
+        )
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from _repo_helpers import (
     git,
     record_model_version,
     record_run,
+    sh,
     worktree_state,
 )
 
@@ -401,3 +403,21 @@ def test_check_fails_a_version_record_inconsistent_with_its_run(
     assert expected in problems
     assert report.checks[0].recorded_by.startswith("Test Author <author@example.com> in commit")
     assert "was recorded by Test Author" in report.markdown()
+
+
+def test_check_without_any_dvc_remote_checks_the_local_cache_and_says_so(
+    box: Sandbox, project: Project
+) -> None:
+    sh(box.work, sys.executable, "-m", "dvc", "remote", "remove", "store")
+    git(box.work, "commit", "-qam", "no DVC remote")
+    git(box.work, "remote", "remove", "origin")  # no git remote either: numbers are final
+    local = Project(box.work)
+    result = promote(local, "iris", 2, "staging")
+    report = check_promotions(local, "main", str(result.branch))
+    assert report.ok, report.markdown()
+    assert any("checked in the local DVC cache" in n for n in report.notes)
+    tree = local.index.artifact_json("trained_model", 2)["pointer"]["md5"]
+    (local.artifacts.cache_dir / "files" / "md5" / tree[:2] / tree[2:]).unlink()
+    report = check_promotions(Project(box.work), "main", str(result.branch))
+    assert not report.ok
+    assert "not in the local DVC cache (no DVC remote is configured)" in report.markdown()
