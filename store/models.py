@@ -344,6 +344,23 @@ def parse_gate(text: str) -> tuple[str, str]:
         raise ValidationError(f"invalid gate {text!r}: {exc}") from exc
 
 
+UNSET_SLOT = "# {stage} = (unset)"
+
+
+def stage_slots(stages: list[str]) -> str:
+    """A ``[stages]`` table with one line per stage, blank lines between, unset ones commented.
+
+    Each promotion then edits only its own line, and two promotions of one model to different
+    stages opened from the same base merge with plain ``git merge`` (git conflicts on adjacent
+    changed lines, so the blank lines matter).
+    """
+    slots = "\n\n".join(UNSET_SLOT.format(stage=stage) for stage in stages)
+    return (
+        "[stages]\n# One line per stage, blank lines between: promotions to different stages "
+        "merge cleanly.\n" + slots + "\n"
+    )
+
+
 def register_model(
     project: Project,
     name: str,
@@ -374,13 +391,13 @@ def register_model(
     if config.tags:
         data["tags"] = config.tags
     data["gates"] = dict(config.gates)
-    data["stages"] = {}
     header = (
         f"# Model {name}: promotion gates and stages. Promotions change [stages]:\n"
         f"#   mlx model promote {name} N --to production\n"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.mlx-tmp")
-    tmp.write_text(header + tomli_w.dumps(data), encoding="utf-8")
+    body = tomli_w.dumps(data) + "\n" + stage_slots(allowed_stages(project))
+    tmp.write_text(header + body, encoding="utf-8")
     tmp.replace(path)
     return path

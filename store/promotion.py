@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import time
 import tomllib
 from dataclasses import dataclass
@@ -317,7 +318,18 @@ def _dirty_reason(project: Project, model: str) -> str | None:
 
 
 def edit_stages(text: str, updates: dict[str, int], label: str) -> str:
-    """``text`` with ``[stages]`` keys set (the table appended when missing), layout kept."""
+    """``text`` with ``[stages]`` keys set (the table appended when missing), layout kept.
+
+    A stage's unset slot line (:func:`store.models.stage_slots`) becomes its line in place.
+    """
+    original = text
+    for key in [k for k in updates if _unset_slot(text, k) is not None]:
+        pattern = _unset_slot(text, key)
+        assert pattern is not None
+        text_before = text
+        text = pattern.sub(f"{key} = {updates[key]}", text, count=1)
+        if tomllib.loads(text).get("stages", {}).get(key) != updates[key]:
+            text = text_before  # not inside [stages] after all: edit it as a TOML key below
     doc = tomlkit.parse(text)
     stages: Any = doc.get("stages")
     if stages is None:
@@ -329,13 +341,19 @@ def edit_stages(text: str, updates: dict[str, int], label: str) -> str:
         for key, value in updates.items():
             stages[key] = value
     new_text = tomlkit.dumps(doc)
-    expected = tomllib.loads(text)
+    expected = tomllib.loads(original)
     expected.setdefault("stages", {}).update(updates)
     if tomllib.loads(new_text) != expected:  # never write a file that means something else
         raise PromotionError(
             f"could not edit the [stages] table of {label} safely; edit it by hand"
         )
     return new_text
+
+
+def _unset_slot(text: str, stage: str) -> re.Pattern[str] | None:
+    """The ``# <stage> = (unset)`` slot line of :func:`store.models.stage_slots`, if present."""
+    pattern = re.compile(rf"^#\s*{re.escape(stage)}\s*=\s*\(unset\)[ \t]*$", re.M)
+    return pattern if pattern.search(text) else None
 
 
 def _commit_message(plan: _Plan) -> str:

@@ -421,3 +421,29 @@ def test_check_without_any_dvc_remote_checks_the_local_cache_and_says_so(
     report = check_promotions(Project(box.work), "main", str(result.branch))
     assert not report.ok
     assert "not in the local DVC cache (no DVC remote is configured)" in report.markdown()
+
+
+@pytest.mark.parametrize("order", [("staging", "production"), ("production", "staging")])
+def test_promotions_to_different_stages_from_one_base_merge_without_conflict(
+    box: Sandbox, order: tuple[str, str]
+) -> None:
+    from store.models import load_model_config, register_model
+
+    project = box.project()
+    register_model(project, "clf")
+    git(box.work, "add", "models/clf.toml")
+    git(box.work, "commit", "-qm", "register clf")
+    for _ in range(2):
+        record_model_version(project, "clf")
+    push(project)  # final numbers
+    branches = {
+        "staging": promote(project, "clf", 1, "staging").branch,
+        "production": promote(project, "clf", 2, "production").branch,
+    }
+    for stage in order:
+        git(box.work, "merge", "-q", "--no-edit", str(branches[stage]))  # plain git, no conflict
+    text = (box.work / "models" / "clf.toml").read_text()
+    assert "<<<<<<<" not in text
+    config = load_model_config(Project(box.work), "clf")
+    assert dict(config.stages) == {"staging": 1, "production": 2}
+    assert "# archived = (unset)" in text
