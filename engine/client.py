@@ -75,6 +75,37 @@ class PipelineRunView:
         return f"<run {self.id[:8]} {self.pipeline} {self.status}>"
 
 
+class LiveRunView:
+    """The run a step belongs to, as seen from inside it: the steps finished so far."""
+
+    def __init__(self, project: Project, ctx: Any) -> None:
+        self._project = project
+        self.id: str = ctx.run_id
+        self.name: str = ctx.run_name or ctx.pipeline_name
+        self.pipeline_name: str = ctx.pipeline_name
+        self.status = "running"
+        self.config = _RunConfigView(dict(ctx.run_parameters))
+        self.steps = {
+            step: _LiveStepView(project, step, outputs) for step, outputs in ctx.run_steps.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"<run {self.id[:8]} {self.pipeline_name} running>"
+
+
+class _LiveStepView:
+    def __init__(self, project: Project, name: str, outputs: dict[str, Any]) -> None:
+        self.name = name
+        self.status = "completed"
+        self.outputs = {k: ArtifactVersionView(project, v) for k, v in outputs.items()}
+
+    @property
+    def output(self) -> ArtifactVersionView:
+        if len(self.outputs) != 1:
+            raise ValidationError(f"step {self.name!r} has {len(self.outputs)} outputs; name one")
+        return next(iter(self.outputs.values()))
+
+
 class _RunConfigView:
     def __init__(self, parameters: dict[str, Any]) -> None:
         self.parameters = parameters
@@ -158,9 +189,26 @@ class Client:
         return [n for n, _, _ in self.project.index.artifact_names()]
 
     # -- runs and pipelines ----------------------------------------------------------------
-    def get_pipeline_run(self, name_id_or_prefix: str) -> PipelineRunView:
-        record = RunRecord.model_validate(self.project.index.run_json(str(name_id_or_prefix)))
-        return PipelineRunView(self.project, record)
+    def get_pipeline_run(self, name_id_or_prefix: str) -> Any:
+        """A run by id, id prefix or name; inside a step, its own run as it is so far."""
+        from engine.runtime import current_step_context
+
+        key = str(name_id_or_prefix)
+        ctx = current_step_context()
+        if ctx is not None and key in (ctx.run_id, ctx.run_name):
+            return LiveRunView(self.project, ctx)
+        try:
+            data = self.project.index.run_json(key)
+        except NotFoundError:
+            data = self._run_by_name(key)
+        return PipelineRunView(self.project, RunRecord.model_validate(data))
+
+    def _run_by_name(self, name: str) -> dict[str, Any]:
+        for row in self.project.index.list_runs():
+            data = self.project.index.run_json(row.id)
+            if data.get("name") == name:
+                return data
+        raise NotFoundError("run", name, hint="(give a run id, an id prefix or a run name)")
 
     get_run = get_pipeline_run
 

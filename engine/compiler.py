@@ -58,10 +58,12 @@ class ExternalArtifact:
     Args:
         value: the Python value to store.
         name: artifact name (default ``external_<step>_<input>``).
+        materializer: the materializer to store it with (default: chosen by type).
     """
 
     value: Any
     name: str | None = None
+    materializer: type | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class StepTask:
     run_name: str = ""
     run_parameters: dict[str, Any] = field(default_factory=dict)
     run_artifacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    run_steps: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,6 +90,7 @@ def execute_step(task: StepTask) -> StepResult:
         run_name=task.run_name,
         run_parameters=dict(task.run_parameters),
         run_artifacts=task.run_artifacts,
+        run_steps=task.run_steps,
     )
     result = StepResult(task.name, "completed", started, started)
     with _captured(Path(task.log_path)) as log, step_context(ctx):

@@ -268,6 +268,7 @@ class RunDriver:
             if isinstance(source, ExternalArtifact) and id(source) not in self.externals:
                 draft = store_value(self.project, source.value,
                                     source.name or f"external_{inv.name}_{name}",
+                                    materializer=source.materializer,
                                     run_id=self.run_id)  # fmt: skip
                 self.drafts[draft["id"]] = draft
                 self.externals[id(source)] = (
@@ -519,7 +520,15 @@ class RunDriver:
             log_path=str(self.logs / f"{name}.log"), model=self._step_model(),
             run_name=self.run_name, run_parameters=_jsonable(self.parameters),
             run_artifacts=self._run_artifacts(),
+            run_steps=self._run_steps(),
         )  # fmt: skip
+
+    def _run_steps(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Outputs of the steps finished so far: step -> output -> artifact record."""
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        for (step_name, output), (_, record) in self.outputs.items():
+            found.setdefault(step_name, {})[output] = record
+        return found
 
     def _run_artifacts(self) -> dict[str, list[dict[str, Any]]]:
         """Artifact versions made so far in this run, by name (``Client`` finds them)."""

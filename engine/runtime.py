@@ -51,6 +51,8 @@ class StepContext:
     # artifact versions made earlier in this run (not committed yet): name -> drafts, oldest first
     run_artifacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     artifact_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # by artifact id
+    # steps of this run finished so far: step -> output -> artifact record
+    run_steps: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def model_version(self) -> Any:

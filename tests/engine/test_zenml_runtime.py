@@ -346,3 +346,38 @@ def test_older_metadata_helpers_and_add_tags_reach_their_targets(project: Projec
     assert weights.run_metadata["rows"] == 3 and weights.tags == ["fresh"]
     assert run.steps["fit"].record.metadata == {"seconds": 1}
     assert Client().get_model_version("legacy_meta", "latest").run_metadata["accuracy"] == 0.9
+
+
+@step
+def search(model_metadata: dict[str, Any], factor: int) -> Annotated[dict[str, Any], "best_model"]:
+    return {"name": model_metadata["name"], "metric": model_metadata["base"] * factor}
+
+
+@step
+def select_best_model(search_steps_prefix: str) -> Annotated[dict[str, Any], "best"]:
+    run = Client().get_pipeline_run(get_step_context().pipeline_run.name)
+    found = [
+        s.outputs["best_model"].load()
+        for name, s in run.steps.items()
+        if name.startswith(search_steps_prefix)
+    ]
+    return max(found, key=lambda m: m["metric"])
+
+
+def test_a_step_reads_the_finished_steps_of_its_own_run_through_client(project: Project) -> None:
+    from engine import ExternalArtifact
+    from engine.materializers import JsonMaterializer
+
+    @pipeline(run_name="hp-{time}")
+    def tuning() -> None:
+        after = []
+        for i, base in enumerate([3, 5, 4]):
+            search(model_metadata=ExternalArtifact(value={"name": f"m{i}", "base": base},
+                                                   materializer=JsonMaterializer),
+                   factor=2, id=f"hp_search_{i}")  # fmt: skip
+            after.append(f"hp_search_{i}")
+        select_best_model(search_steps_prefix="hp_search_", after=after)
+
+    run = tuning()
+    assert run.steps["select_best_model"].outputs["best"].load() == {"name": "m1", "metric": 10}
+    assert Client().get_pipeline_run(run.name).id == run.id  # by run name too
