@@ -29,7 +29,14 @@ from engine.pipeline import Pipeline
 from store.errors import ConfigError, NotFoundError, ValidationError
 from store.project import Project
 
-__all__ = ["PipelineCatalog", "PipelineSite", "get_pipeline", "list_pipelines", "scan_pipelines"]
+__all__ = [
+    "PipelineCatalog",
+    "PipelineSite",
+    "Scan",
+    "get_pipeline",
+    "list_pipelines",
+    "scan_pipelines",
+]
 
 # Where the @pipeline decorator may come from (zenml: ported projects keep their imports).
 _DECORATOR_MODULES = {"engine", "engine.pipeline", "zenml", "zenml.pipelines"}

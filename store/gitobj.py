@@ -1,10 +1,10 @@
 """The git backend: plumbing only, never the working tree, the index or HEAD.
 
-Objects are written in-process as loose objects (zlib + sha1, atomic rename), read through one
-long-lived ``git cat-file --batch`` process, and refs move only by compare-and-swap
-(``git update-ref REF NEW OLD``). Everything else is a short ``git`` subprocess. This keeps
-GitPython's import (~0.1 s) off every hot path and avoids ``IndexFile.from_tree``, which moves
-the user's ``.git/index`` aside (see DESIGN.md).
+Objects are written in-process as loose objects (zlib + sha1, atomic rename) and read back
+in-process while loose, else through one long-lived ``git cat-file --batch`` process; refs
+move only by compare-and-swap (``git update-ref REF NEW OLD``). Everything else is a short
+``git`` subprocess. This keeps GitPython's import (~0.1 s) off every hot path and avoids
+``IndexFile.from_tree``, which moves the user's ``.git/index`` aside.
 """
 
 from __future__ import annotations
