@@ -83,6 +83,17 @@ class Bench:
             times.append(time.perf_counter() - start)
         return statistics.median(times)
 
+    def timed_together(self, *cases: tuple[Path, Sequence[str]]) -> list[float]:
+        """Median wall time of each ``(cwd, args)``, measured in turns (a, b, a, b, ...) so a
+        change of machine load hits every case alike; for figures reported as ratios."""
+        times: list[list[float]] = [[] for _ in cases]
+        for _ in range(max(self.repeat, 7)):
+            for i, (cwd, args) in enumerate(cases):
+                start = time.perf_counter()
+                self.run(cwd, *args)
+                times[i].append(time.perf_counter() - start)
+        return [statistics.median(t) for t in times]
+
     def python(self, cwd: Path, code: str) -> str:
         proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=self.env,
                               capture_output=True, text=True)  # fmt: skip
@@ -414,11 +425,74 @@ How it measures:
 """
 
 
+def measure_history(bench: Bench, tmp: Path, root: Path, rows: list[Row], extra: list[str],
+                    log: Callable[[str], None]) -> None:  # fmt: skip
+    """Peak memory, appends at 10 and 10,000 runs, listing and the TUI at 10,000 runs."""
+    log("peak memory")
+    rss = peak_rss_mb(bench, root, "run", "tri3", "--headless", "--no-cache")
+    rows.append(Row("peak memory of a 3-step run (max RSS)", f"{rss:.0f} MB", "< 120 MB",
+                    rss < 120, "281 MB"))  # fmt: skip
+
+    log(f"append at {FEW} runs")
+    few = new_project(bench, tmp, "few")
+    bench.run(few, "run", "tri3", "--headless")
+    grow_history(bench, few, FEW - 1)
+    append_few = append_time(bench, few, with_artifacts=True)
+    append_few_bare = append_time(bench, few, with_artifacts=False)
+
+    log(f"writing {MANY} runs with git fast-import")
+    start = time.perf_counter()
+    grow_history(bench, root, MANY - 1)
+    t_import = time.perf_counter() - start
+    log(f"append at {MANY} runs")
+    append_many = append_time(bench, root, with_artifacts=True)
+    append_many_bare = append_time(bench, root, with_artifacts=False)
+    ratio = append_many / append_few
+    ratio_bare = append_many_bare / append_few_bare
+    append_rows = [
+        Row(f"append one run record (3 new artifact versions) at {MANY:,} vs {FEW} runs",
+            f"{fmt_s(append_many)} vs {fmt_s(append_few)}: ratio {ratio:.2f}", "ratio < 1.5",
+            ratio < 1.5, "about 1.8 s per run at 200"),
+        Row(f"append one run record (no artifacts) at {MANY:,} vs {FEW} runs",
+            f"{fmt_s(append_many_bare)} vs {fmt_s(append_few_bare)}: ratio {ratio_bare:.2f}",
+            "ratio < 1.5", ratio_bare < 1.5, ""),
+    ]  # fmt: skip
+    start = time.perf_counter()
+    bench.run(root, "runs", "list", "--limit", "1")  # builds the index from the ref
+    t_index = time.perf_counter() - start
+    total = count_runs(bench, root)
+    log(f"{total} runs; list")
+    t_list = bench.timed(root, "runs", "list")
+    t_list_json = bench.timed(root, "runs", "list", "--json")
+    rows += [
+        Row(f"`mlx runs list` at {total:,} runs", fmt_s(t_list), "< 0.3 s", t_list < 0.3,
+            "5.2 s at 200 runs"),
+        Row(f"`mlx runs list --json` at {total:,} runs", fmt_s(t_list_json), "< 0.3 s",
+            t_list_json < 0.3, ""),
+        Row(f"first `mlx runs list` at {total:,} runs (index built from the ref)",
+            fmt_s(t_index), "-", None, ""),
+    ]  # fmt: skip
+    rows += append_rows
+    log("TUI first screen")
+    t_tui, tui_rss = tui_first_paint(bench, root, total)
+    rows += [
+        Row(f"TUI first screen with {total:,} runs (whole process, runs table filled)",
+            fmt_s(t_tui), "< 1 s", t_tui < 1.0, "no TUI"),
+        Row(f"TUI peak memory with {total:,} runs", f"{tui_rss:.0f} MB", "-", None, ""),
+    ]  # fmt: skip
+    size = sum(p.stat().st_size for p in (root / ".git" / "objects").rglob("*") if p.is_file())
+    extra.append(f"Setup of the {MANY:,}-run history: git fast-import {t_import:.1f} s "
+                 f"(objects now {size / 2**20:.0f} MiB on disk), first index build "
+                 f"{t_index:.1f} s.")  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="median of 3 instead of 5")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite bench/README.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--skip-history", action="store_true",
+                        help="stop before memory, appends and the 10,000-run figures")  # fmt: skip
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="mlx-bench-"))
@@ -455,86 +529,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "120 ms"),
         ]  # fmt: skip
 
-        t_list_small = bench.timed(root, "runs", "list")
+        log("cached and cold runs against runs list, in turns")
+        cold, cached, listing = bench.timed_together(
+            (root, ("run", "tri3", "--headless", "--no-cache")),
+            (root, ("run", "tri3", "--headless")),
+            (root, ("runs", "list")),
+        )
         rows += [
-            Row("`mlx runs list` in the same project (a few runs)", fmt_s(t_list_small), "-",
-                None, ""),
-            Row("cached 3-step run / `mlx runs list`", f"{cached3 / t_list_small:.2f}x", "-",
-                None, ""),
-            Row("cold 3-step run / `mlx runs list`", f"{cold3 / t_list_small:.2f}x", "-",
-                None, ""),
+            Row("`mlx runs list` in the same project (a few runs)", fmt_s(listing), "-", None, ""),
+            Row("cached 3-step run / `mlx runs list` (measured in turns)",
+                f"{fmt_s(cached)} / {fmt_s(listing)} = {cached / listing:.2f}x", "-", None, ""),
+            Row("cold 3-step run / `mlx runs list` (measured in turns)",
+                f"{fmt_s(cold)} / {fmt_s(listing)} = {cold / listing:.2f}x", "-", None, ""),
         ]  # fmt: skip
 
-        log("10 heavy unrelated pipeline modules")
+        log("10 heavy unrelated pipeline modules, in turns with the bare project")
         heavy = with_heavy_modules(bench, tmp, "heavy")
         bench.run(heavy, "run", "tri3", "--headless")
-        heavy_cold = bench.timed(heavy, "run", "tri3", "--headless", "--no-cache")
-        heavy_cached = bench.timed(heavy, "run", "tri3", "--headless")
-        rows += [
-            Row("3-step run, cold, with 10 heavy unrelated modules vs bare project",
-                f"{fmt_s(heavy_cold)} vs {fmt_s(cold3)}: ratio {heavy_cold / cold3:.2f}",
-                "ratio < 1.1", heavy_cold / cold3 < 1.1, ""),
-            Row("3-step run, cached, with 10 heavy unrelated modules vs bare project",
-                f"{fmt_s(heavy_cached)} vs {fmt_s(cached3)}: ratio {heavy_cached / cached3:.2f}",
-                "ratio < 1.1", heavy_cached / cached3 < 1.1, ""),
-        ]  # fmt: skip
-
-        log("peak memory")
-        rss = peak_rss_mb(bench, root, "run", "tri3", "--headless", "--no-cache")
-        rows.append(Row("peak memory of a 3-step run (max RSS)", f"{rss:.0f} MB", "< 120 MB",
-                        rss < 120, "281 MB"))  # fmt: skip
-
-        log(f"append at {FEW} runs")
-        few = new_project(bench, tmp, "few")
-        bench.run(few, "run", "tri3", "--headless")
-        grow_history(bench, few, FEW - 1)
-        append_few = append_time(bench, few, with_artifacts=True)
-        append_few_bare = append_time(bench, few, with_artifacts=False)
-
-        log(f"writing {MANY} runs with git fast-import")
-        start = time.perf_counter()
-        grow_history(bench, root, MANY - 1)
-        t_import = time.perf_counter() - start
-        log(f"append at {MANY} runs")
-        append_many = append_time(bench, root, with_artifacts=True)
-        append_many_bare = append_time(bench, root, with_artifacts=False)
-        ratio = append_many / append_few
-        ratio_bare = append_many_bare / append_few_bare
-        append_rows = [
-            Row(f"append one run record (3 new artifact versions) at {MANY:,} vs {FEW} runs",
-                f"{fmt_s(append_many)} vs {fmt_s(append_few)}: ratio {ratio:.2f}", "ratio < 1.5",
-                ratio < 1.5, "about 1.8 s per run at 200"),
-            Row(f"append one run record (no artifacts) at {MANY:,} vs {FEW} runs",
-                f"{fmt_s(append_many_bare)} vs {fmt_s(append_few_bare)}: ratio {ratio_bare:.2f}",
-                "ratio < 1.5", ratio_bare < 1.5, ""),
-        ]  # fmt: skip
-        start = time.perf_counter()
-        bench.run(root, "runs", "list", "--limit", "1")  # builds the index from the ref
-        t_index = time.perf_counter() - start
-        total = count_runs(bench, root)
-        log(f"{total} runs; list")
-        t_list = bench.timed(root, "runs", "list")
-        t_list_json = bench.timed(root, "runs", "list", "--json")
-        rows += [
-            Row(f"`mlx runs list` at {total:,} runs", fmt_s(t_list), "< 0.3 s", t_list < 0.3,
-                "5.2 s at 200 runs"),
-            Row(f"`mlx runs list --json` at {total:,} runs", fmt_s(t_list_json), "< 0.3 s",
-                t_list_json < 0.3, ""),
-            Row(f"first `mlx runs list` at {total:,} runs (index built from the ref)",
-                fmt_s(t_index), "-", None, ""),
-        ]  # fmt: skip
-        rows += append_rows
-        log("TUI first screen")
-        t_tui, tui_rss = tui_first_paint(bench, root, total)
-        rows += [
-            Row(f"TUI first screen with {total:,} runs (whole process, runs table filled)",
-                fmt_s(t_tui), "< 1 s", t_tui < 1.0, "no TUI"),
-            Row(f"TUI peak memory with {total:,} runs", f"{tui_rss:.0f} MB", "-", None, ""),
-        ]  # fmt: skip
-        size = sum(p.stat().st_size for p in (root / ".git" / "objects").rglob("*") if p.is_file())
-        extra.append(f"Setup of the {MANY:,}-run history: git fast-import {t_import:.1f} s "
-                     f"(objects now {size / 2**20:.0f} MiB on disk), first index build "
-                     f"{t_index:.1f} s.")  # fmt: skip
+        for label, extra_args in (("cold", ("--no-cache",)), ("cached", ())):
+            bare_t, heavy_t = bench.timed_together(
+                (root, ("run", "tri3", "--headless", *extra_args)),
+                (heavy, ("run", "tri3", "--headless", *extra_args)),
+            )
+            rows.append(Row(
+                f"3-step run, {label}, with 10 heavy unrelated modules vs bare project",
+                f"{fmt_s(heavy_t)} vs {fmt_s(bare_t)}: ratio {heavy_t / bare_t:.2f}",
+                "ratio < 1.1", heavy_t / bare_t < 1.1, "",
+            ))  # fmt: skip
+        if not args.skip_history:
+            measure_history(bench, tmp, root, rows, extra, log)
     finally:
         if args.keep:
             print(f"[bench] kept {tmp}", file=sys.stderr)

@@ -144,10 +144,12 @@ def _twice(name: str, sites: list[PipelineSite]) -> str:
 def _module_files(entry: str, project: Project) -> list[tuple[str, Path]]:
     """``(module name, file)`` of ``entry`` and, for a package, of every module under it."""
     base = project.root.joinpath(*entry.split("."))
-    if base.with_suffix(".py").is_file():
-        return [(entry, base.with_suffix(".py"))]
-    if base.is_dir():
+    module = base.with_suffix(".py")
+    # Python's own order: a package, then a module, then a namespace package
+    if (base / "__init__.py").is_file() or (base.is_dir() and not module.is_file()):
         return list(_package_files(entry, base))
+    if module.is_file():
+        return [(entry, module)]
     if entry != "pipelines":  # the default may be absent; a listed module may not
         from store.config import locate_key
 

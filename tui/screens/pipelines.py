@@ -38,6 +38,7 @@ class PipelinesScreen(MlxScreen):
     def __init__(self) -> None:
         super().__init__()
         self.pipelines: dict[str, PipelineInfo] = {}
+        self.warned: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Static("Pipelines", id="pipelines-title", classes="title")
@@ -70,8 +71,10 @@ class PipelinesScreen(MlxScreen):
 
     def _listed(self, listing: tuple[list[PipelineInfo], list[str]]) -> None:
         pipelines, warnings = listing
-        for warning in warnings:  # modules that could not be read or imported
-            self.notify(warning, severity="warning", timeout=8)
+        for warning in warnings:  # modules that could not be read or imported, once each
+            if warning not in self.warned:
+                self.warned.add(warning)
+                self.notify(warning, severity="warning", timeout=8)
         self._loaded(pipelines)
 
     def _loaded(self, pipelines: list[PipelineInfo]) -> None:
