@@ -118,6 +118,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="keep objects younger than this (default 1h; e.g. 30m, 2d, 0)")  # fmt: skip
     p.set_defaults(handler="tui.commands.artifacts:cmd_gc")
 
+    p = sub.add_parser("doctor", help="check refs, records, artifact bytes, stages and config")
+    p.add_argument("--remote", default=None, help="DVC remote to look for bytes in")
+    p.set_defaults(handler="tui.commands.doctor:cmd_doctor")
+
     _add_model_commands(sub)
     return parser
 

@@ -1,0 +1,55 @@
+"""`mlx doctor` on a healthy project and on each kind of problem (real git, DVC, CLI)."""
+
+from __future__ import annotations
+
+from _repo_helpers import Sandbox, git, record_model_version
+
+from store.doctor import diagnose
+from store.sync import push
+from tests.conftest import mlx_cli
+
+
+def test_a_healthy_project_passes_every_check(box: Sandbox) -> None:
+    work = box.project()
+    record_model_version(work, "iris", {"accuracy": 0.95})
+    push(work)
+    proc = mlx_cli(box.work, "doctor")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [line.split()[:2] for line in proc.stdout.splitlines()[:5]] == [
+        ["refs", "ok"], ["records", "ok"], ["bytes", "ok"], ["stages", "ok"], ["config", "ok"],
+    ]  # fmt: skip
+
+
+def test_doctor_finds_each_problem_and_says_what_to_do(box: Sandbox) -> None:
+    work = box.project()
+    made = record_model_version(work, "iris", {"accuracy": 0.95})
+    lost = made.artifacts[0].pointer.md5
+    (work.artifacts.cache_dir / "files" / "md5" / lost[:2] / lost[2:]).unlink()  # never pushed
+    text = (box.work / "models" / "iris.toml").read_text()
+    (box.work / "models" / "iris.toml").write_text(text.replace("production = 1", "production = 9"))
+    (box.work / "stacks").mkdir()
+    (box.work / "stacks" / "broken.toml").write_text("[orchestrator\n")
+    git(box.work, "add", "-A")
+    git(box.work, "commit", "-qm", "damage")
+
+    def bad(view: object) -> dict[str, bytes]:
+        return {"runs/ab/abcdef.json": b'{"not": "a run"}'}
+
+    work.runs.commit(bad, "a hand-made record")
+    report = diagnose(box.project())
+    assert {f.check for f in report.findings} == {"records", "bytes", "stages", "config"}
+    assert any(lost in f.problem for f in report.failed("bytes"))
+    assert any("production = 9" in f.problem for f in report.failed("stages"))
+    assert any("runs/ab/abcdef.json" in f.problem for f in report.failed("records"))
+    proc = mlx_cli(box.work, "doctor")
+    assert proc.returncode == 1
+    assert "bytes   FAIL" in proc.stdout and "-> run `mlx push`" in proc.stdout
+
+
+def test_a_provisional_stage_line_is_reported(box: Sandbox) -> None:
+    work = box.project()
+    record_model_version(work, "iris", {"accuracy": 0.95})  # v1, not pushed: provisional
+    findings = diagnose(box.project()).failed("stages")
+    assert [f.problem for f in findings] == [
+        "models/iris.toml: production = 1 names provisional v1*: a merge may renumber it"
+    ]
