@@ -22,6 +22,7 @@ from engine.artifacts import ArtifactVersionView, load_artifact_value, store_val
 from engine.compiler import StepDefinition
 from engine.runtime import StepContext, step_context
 from store.errors import MlxError
+from store.names import check_name
 from store.records import ErrorInfo
 
 __all__ = ["StepResult", "StepTask", "execute_step"]
@@ -149,6 +150,8 @@ def _store_outputs(
             )
         values = {s.name: v for s, v in zip(specs, value, strict=True)}
     names = {s.name: s.artifact_name(task.pipeline, task.name) for s in specs}
+    for artifact in names.values():  # <pipeline>.<step>.<output> can outgrow the name rule
+        check_name("artifact name", artifact)
     values.update(ctx.extra_outputs)
     drafts = {}
     declared = {s.name: s for s in specs}

@@ -212,3 +212,19 @@ def test_output_no_materializer_can_store_fails_the_step_naming_step_and_output(
     assert fsck_problems(project.root) == []
     leftovers = [p for p in (project.root / ".dvc" / "cache").rglob("*") if ".tmp" in p.name]
     assert leftovers == []
+
+
+def test_an_artifact_name_past_the_length_limit_fails_the_step_clearly(project: Project) -> None:
+    @step(name="s" * 60)
+    def long_step() -> int:
+        return 1
+
+    @pipeline(name="p" * 50)
+    def long_pipeline() -> None:
+        long_step()
+
+    record = run(project, long_pipeline)
+
+    assert record.status == "failed"
+    error = step_of(record, "s" * 60).error
+    assert "artifact name" in error.message and "the limit is 100" in error.message
