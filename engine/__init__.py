@@ -25,6 +25,7 @@ from engine.logger import get_logger
 from engine.materializers import BaseMaterializer
 from engine.model import Model, ModelStages, ModelVersionView
 from engine.pipeline import Pipeline, PipelineRunFailedError, pipeline
+from engine.retry import StepRetryConfig
 from engine.step import ArtifactConfig, BaseStep, Step, step
 from engine.types import CSVString, HTMLString, JSONString, MarkdownString
 from store.errors import MlxError
@@ -53,6 +54,7 @@ __all__ = [
     "ResourceSettings",
     "Step",
     "StepContext",
+    "StepRetryConfig",
     "VisualizationType",
     "add_tags",
     "fileio",

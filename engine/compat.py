@@ -19,12 +19,13 @@ __all__ = ["UNSUPPORTED", "DockerSettings", "ResourceSettings", "reject_unsuppor
 UNSUPPORTED: dict[str, str] = {
     "experiment_tracker": "mlx has no experiment trackers: log metrics with "
     "log_metadata(...) (stored on the run, the artifact or the model version)",
-    "step_operator": "mlx has no step operators: run the step on the stack's orchestrator "
-    "(stacks/<name>.toml: local, local_parallel)",
+    "step_operator": "mlx has no step operators: run the step on another stack's orchestrator "
+    "with @step(settings={'orchestrator': '<stack>'}) (e.g. a dask stack)",
     "on_init": "mlx has no init hooks: do the setup at the start of the first step",
     "on_init_kwargs": "mlx has no init hooks: do the setup at the start of the first step",
-    "schedule": "mlx has no scheduler: run `mlx run NAME --headless` from cron or CI",
-    "environment": "set environment variables in the shell that runs mlx",
+    "schedule": "declare [schedules.<name>] in mlx.toml and run `mlx ci init github`",
+    "environment": "use @step(settings={'environment': {...}}) or [settings.environment] "
+    "of the stack",
     "secrets": "mlx has no secret store: read secrets from the environment",
 }
 # accepted and ignored: no effect on how mlx runs a step (ZenML's local orchestrator too)
@@ -61,4 +62,5 @@ class DockerSettings(_InertSettings):
 
 
 class ResourceSettings(_InertSettings):
-    """ZenML's resource requests: no effect on local orchestrators (as in ZenML's local one)."""
+    """ZenML's resource requests (``cpu_count``, ``gpu_count``, ``memory``): Dask worker resources
+    on a dask stack (:mod:`engine.settings`); no effect on the local orchestrators."""

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from engine.artifacts import ArtifactInput
 from engine.caching import CachePolicy
+from engine.retry import StepRetryConfig
 from store.errors import ValidationError
 
 __all__ = [
@@ -115,6 +116,8 @@ class StepDefinition(Protocol):
     @property
     def on_failure(self) -> Callable[..., Any] | None: ...
     def with_options(self, **options: Any) -> Any: ...
+    @property
+    def retry(self) -> StepRetryConfig | None: ...
 
 
 @dataclass(frozen=True)

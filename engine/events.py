@@ -17,6 +17,7 @@ __all__ = [
     "StepCached",
     "StepFailed",
     "StepFinished",
+    "StepRetrying",
     "StepSkipped",
     "StepStarted",
 ]
@@ -68,6 +69,15 @@ class StepFailed(Event):
     step: str
     error: str
     traceback: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRetrying(Event):
+    kind: ClassVar[str] = "step_retrying"
+    step: str
+    attempt: int  # the attempt about to start (2 is the first retry)
+    error: str
+    delay: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
+import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +27,7 @@ from store.errors import MlxError
 from store.names import check_name
 from store.records import ErrorInfo
 
-__all__ = ["StepResult", "StepTask", "execute_step"]
+__all__ = ["StepResult", "StepTask", "execute_step", "execute_step_after"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class StepTask:
     run_parameters: dict[str, Any] = field(default_factory=dict)
     run_artifacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     run_steps: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)  # set while the step runs
+    resources: dict[str, float] = field(default_factory=dict)  # Dask worker resources
+    attempt: int = 1
+    log_sink: Callable[[str], None] | None = None  # also receives every log line (workers)
 
 
 @dataclass
@@ -63,6 +69,7 @@ class StepResult:
     error: ErrorInfo | None = None
     exception: BaseException | None = None  # the step's own exception, for on_failure hooks
     log: dict[str, Any] | None = None
+    attempt: int = 1
 
 
 _PROJECTS: dict[str, Any] = {}
@@ -74,6 +81,13 @@ def _project(root: str) -> Any:
     if root not in _PROJECTS:
         _PROJECTS[root] = Project(Path(root))
     return _PROJECTS[root]
+
+
+def execute_step_after(task: StepTask, delay: float) -> StepResult:
+    """:func:`execute_step` after ``delay`` seconds (a retry's back-off, spent in the worker)."""
+    if delay > 0:
+        time.sleep(delay)
+    return execute_step(task)
 
 
 def execute_step(task: StepTask) -> StepResult:
@@ -93,11 +107,14 @@ def execute_step(task: StepTask) -> StepResult:
         run_artifacts=task.run_artifacts,
         run_steps=task.run_steps,
     )
-    result = StepResult(task.name, "completed", started, started)
-    with _captured(Path(task.log_path)) as log, step_context(ctx):
+    result = StepResult(task.name, "completed", started, started, attempt=task.attempt)
+    with _captured(Path(task.log_path), task.log_sink) as log, step_context(ctx):
+        if task.attempt > 1:
+            log.write(f"--- attempt {task.attempt} ---\n")
         try:
             args = _grouped({k: load_artifact_value(project, v) for k, v in task.inputs.items()})
-            value = task.step.entrypoint(**task.parameters, **args)
+            with _environment(task.environment):
+                value = task.step.entrypoint(**task.parameters, **args)
             result.outputs = _store_outputs(project, task, ctx, value)
             result.metadata = dict(ctx.metadata)
             result.model_metadata = dict(ctx.model_metadata)
@@ -228,11 +245,44 @@ class _Tee(logging.Handler):
 
 
 @contextlib.contextmanager
-def _captured(path: Path) -> Iterator[IO[str]]:
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the step; restore the previous values after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+class _TeeFile:
+    """A text file that also hands each write to a sink (log lines streamed to the driver)."""
+
+    def __init__(self, fh: IO[str], sink: Callable[[str], None]) -> None:
+        self._fh = fh
+        self._sink = sink
+
+    def write(self, text: str) -> int:
+        written = self._fh.write(text)
+        if text:
+            self._sink(text)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
+
+
+@contextlib.contextmanager
+def _captured(path: Path, sink: Callable[[str], None] | None = None) -> Iterator[IO[str]]:
     """Send stdout, stderr and logging of the step to ``path`` (line-buffered, live)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
-    with open(path, "a", encoding="utf-8", buffering=1) as fh:
+    with open(path, "a", encoding="utf-8", buffering=1) as raw:
+        fh: IO[str] = raw if sink is None else _TeeFile(raw, sink)  # type: ignore[assignment]
         handler = _Tee(fh)
         old_level = root.level
         root.addHandler(handler)

@@ -9,6 +9,7 @@ it (and why not), journals progress per event under ``.git/mlx/journal`` for liv
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import os
 import signal
@@ -27,6 +28,7 @@ from engine.compiler import ExternalArtifact, OutputHandle, PipelineSpec
 from engine.executor import StepResult, StepTask
 from engine.orchestrators import orchestrator_for
 from engine.run_names import run_name
+from engine.settings import dask_resources, effective_settings
 from store.errors import DirtyTreeError, MlxError
 from store.journal import Journal
 from store.paths import journal_dir, live_log_dir
@@ -104,12 +106,15 @@ def run_pipeline(
     stack_name = stack or project.active_stack_name()
     stack_config = project.load_stack(stack_name)
     spec = pipeline.compile(parameters)
-    orchestrator = orchestrator_for(stack_config, stack_name)
+    orchestrator = orchestrator_for(stack_config, stack_name, project)
     if getattr(pipeline, "dynamic", False):  # the body runs during the run, step by step
         from engine.orchestrators.dynamic import DynamicOrchestrator
 
         orchestrator = DynamicOrchestrator()
+    for name in _step_stacks(spec) - {stack_name}:
+        orchestrator.delegates[name] = orchestrator_for(project.load_stack(name), name, project)
     driver = RunDriver(project, pipeline, spec, dict(parameters), stack_name, enable_cache)
+    driver.stack_settings = stack_config.settings
     driver.sinks.append(on_event or (lambda e: None))
     driver.orchestrator = orchestrator.flavor
     driver.remote = stack_config.artifact_store.remote or None
@@ -166,6 +171,12 @@ def _interrupts_ignored() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _step_stacks(spec: PipelineSpec) -> set[str]:
+    """Stacks named by ``settings={"orchestrator": ...}`` of the pipeline's steps."""
+    names = (inv.step.settings.get("orchestrator") for inv in spec.invocations.values())
+    return {name for name in names if isinstance(name, str) and name}
+
+
 class RunDriver:
     """State of one run while its orchestrator executes it."""
 
@@ -206,6 +217,9 @@ class RunDriver:
         self.exception: BaseException | None = None  # first failure, for on_failure
         self.journal: Journal | None = None
         self.logs = live_log_dir(project.git.common_dir, self.run_id)
+        self.stack_settings: Any = None  # store.config.SettingsConfig of the stack
+        self.routes: dict[str, str] = {}  # step -> stack whose orchestrator runs it
+        self.retried_errors: dict[str, ErrorInfo] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def emit(self, event: ev.Event) -> None:
@@ -473,7 +487,8 @@ class RunDriver:
             input_hashes={k: rec["pointer"]["md5"] for k, (_, rec) in inputs.items()},
             outputs={o.name: f"{o.annotation!r}|{step.output_materializers.get(o.name)!r}"
                      for o in step.outputs},
-            config={"settings": step.settings}, policy=policy, root=self.project.root,
+            config={"settings": _result_settings(step.settings)}, policy=policy,
+            root=self.project.root,
         ))  # fmt: skip
         key = cache_key(components)
         base = {
@@ -513,6 +528,9 @@ class RunDriver:
             "rerun_reasons": reasons})  # fmt: skip
         self._journal_step(self.steps[name])
         self.emit(ev.StepStarted(run_id=self.run_id, step=name))
+        settings = self._settings(step.settings)
+        if settings.orchestrator:
+            self.routes[name] = settings.orchestrator
         return StepTask(
             root=str(self.project.root), run_id=self.run_id, pipeline=self.pipeline.name,
             name=name, step=step, parameters=dict(inv.parameters),
@@ -521,6 +539,7 @@ class RunDriver:
             run_name=self.run_name, run_parameters=_jsonable(self.parameters),
             run_artifacts=self._run_artifacts(),
             run_steps=self._run_steps(),
+            environment=dict(settings.environment), resources=dask_resources(settings),
         )  # fmt: skip
 
     def _run_steps(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -536,6 +555,29 @@ class RunDriver:
         for _, record in self.outputs.values():  # made or taken from the cache, in order
             found.setdefault(record["name"], []).append(record)
         return found
+
+    def _settings(self, step_settings: Mapping[str, Any]) -> Any:
+        from store.config import SettingsConfig
+
+        return effective_settings(self.stack_settings or SettingsConfig(), step_settings)
+
+    def route(self, name: str) -> str | None:
+        """The stack whose orchestrator runs ``name`` when the step asks for one."""
+        return self.routes.get(name)
+
+    def retry(self, task: StepTask, result: StepResult) -> tuple[StepTask, float] | None:
+        """The next attempt of a failed step and its back-off, or None when it is final."""
+        policy = task.step.retry
+        if result.status != "failed" or policy is None or task.attempt > policy.max_retries:
+            return None
+        if result.error is not None:
+            self.retried_errors[task.name] = result.error
+        again = dataclasses.replace(task, attempt=task.attempt + 1)
+        delay = policy.delay_before(again.attempt)
+        error = f"{result.error.type}: {result.error.message}" if result.error else "failed"
+        self.emit(ev.StepRetrying(run_id=self.run_id, step=task.name, attempt=again.attempt,
+                                  error=error, delay=delay))  # fmt: skip
+        return again, delay
 
     def complete(self, result: StepResult) -> None:
         self.model_metadata.update(result.model_metadata)
@@ -555,6 +597,7 @@ class RunDriver:
             "started_at": result.started_at, "finished_at": result.finished_at,
             "outputs": outputs, "error": result.error, "metadata": _jsonable(result.metadata),
             "model_metadata": _jsonable(result.model_metadata), "log": result.log,
+            "attempts": result.attempt, "retried_error": self.retried_errors.get(result.name),
         })  # fmt: skip
         self.steps[result.name] = record
         self._remember_outputs(result.name, outputs)
@@ -657,6 +700,11 @@ class RunDriver:
 def result_draft(result: StepResult, artifact_id: str) -> dict[str, Any] | None:
     """The draft of ``artifact_id`` among the outputs ``result`` brings."""
     return next((d for d in result.outputs.values() if d["id"] == artifact_id), None)
+
+
+def _result_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings that can change a step's result (where it runs and on what do not)."""
+    return {k: v for k, v in settings.items() if k not in ("resources", "orchestrator")}
 
 
 def _expired(finished: datetime | None, max_age_days: float | None) -> bool:

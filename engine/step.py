@@ -18,6 +18,7 @@ from typing import Annotated, Any, Generic, ParamSpec, TypeVar, get_args, get_or
 
 from engine.caching import CachePolicy
 from engine.compiler import OutputSpec, active_compiler
+from engine.retry import StepRetryConfig
 from store.errors import ValidationError
 from store.names import check_name
 
@@ -66,6 +67,7 @@ class Step(Generic[P, R]):
         on_success: HookFn | str | None = None,
         model: Any = None,
         parameters: Mapping[str, Any] | None = None,
+        retry: StepRetryConfig | None = None,
         **unsupported: Any,
     ) -> None:
         from engine.compat import reject_unsupported
@@ -77,6 +79,16 @@ class Step(Generic[P, R]):
         self.enable_cache = enable_cache
         self.cache_policy = cache_policy
         self.settings = dict(settings or {})
+        self.retry = retry
+        if retry is not None and not isinstance(retry, StepRetryConfig):
+            raise ValidationError(
+                f"step {name or func.__name__!r}: retry must be a StepRetryConfig, "
+                f"not {type(retry).__name__}"
+            )
+        if {"environment", "resources", "orchestrator"} & set(self.settings):
+            from engine.settings import validate_step_settings
+
+            validate_step_settings(name or func.__name__, self.settings)
         self.extra = dict(extra or {})
         self.on_failure = check_hook(on_failure, f"step {self.name!r} on_failure")
         self.on_success = check_hook(on_success, f"step {self.name!r} on_success")
@@ -113,6 +125,7 @@ class Step(Generic[P, R]):
             "on_success": self.on_success,
             "model": self.model,
             "parameters": self.parameters,
+            "retry": self.retry,
         }
         if "parameters" in options:
             options["parameters"] = {**self.parameters, **options["parameters"]}
@@ -237,6 +250,7 @@ def step(
     on_failure: HookFn | str | None = None,
     on_success: HookFn | str | None = None,
     model: Any = None,
+    retry: StepRetryConfig | None = None,
     **unsupported: Any,
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:

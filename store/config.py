@@ -21,13 +21,17 @@ from store.paths import DEFAULT_RUNS_REF, valid_name
 
 __all__ = [
     "ArtifactStoreConfig",
+    "LocalClusterConfig",
     "ModelsSection",
     "OrchestratorConfig",
     "ProjectConfig",
+    "ResourceConfig",
     "SecuritySection",
+    "SettingsConfig",
     "StackConfig",
     "load_toml_model",
     "locate_key",
+    "parse_memory",
 ]
 
 
@@ -108,14 +112,90 @@ class ProjectConfig(_Config):
     security: SecuritySection = Field(default_factory=SecuritySection)
 
 
+class LocalClusterConfig(_Config):
+    """``local_cluster = { ... }``: a Dask ``LocalCluster`` started for the run, closed after."""
+
+    n_workers: int = Field(default=2, ge=1, description="Worker processes.")
+    threads_per_worker: int = Field(default=1, ge=1, description="Threads in each worker.")
+    resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="Abstract resources each worker offers, e.g. { CPU = 2, GPU = 1 }.",
+    )
+
+
 class OrchestratorConfig(_Config):
     """The ``[orchestrator]`` table of a stack."""
 
-    flavor: Literal["local", "local_parallel"] = Field(
+    flavor: Literal["local", "local_parallel", "dask"] = Field(
         default="local",
-        description="local: in-process, one step at a time; local_parallel: a process pool.",
+        description="local: in-process, one step at a time; local_parallel: a process pool; "
+        "dask: tasks on a Dask cluster (address, or a local_cluster started for the run).",
     )
     max_workers: int | None = Field(default=None, ge=1, description="Parallel workers.")
+    address: str | None = Field(
+        default=None, description="dask: scheduler of a running cluster, e.g. tcp://host:8786."
+    )
+    local_cluster: LocalClusterConfig | None = Field(
+        default=None, description="dask: start a LocalCluster for each run (the default)."
+    )
+    artifacts: Literal["shared_cache", "remote"] | None = Field(
+        default=None,
+        description="dask: how workers reach artifact bytes: the project's DVC cache path "
+        "(same filesystem) or the stack's DVC remote (default with an address).",
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _dask_only(self) -> OrchestratorConfig:
+        if self.flavor != "dask":
+            extra = [k for k in ("address", "local_cluster", "artifacts") if getattr(self, k)]
+            if extra:
+                raise ValueError(f"{extra[0]} applies to flavor 'dask' only")
+        elif self.address and self.local_cluster:
+            raise ValueError("set either address or local_cluster, not both")
+        return self
+
+
+class ResourceConfig(_Config):
+    """Resources a step asks for; Dask matches them against its workers' resources."""
+
+    cpu: float | None = Field(default=None, gt=0, description="CPU cores (Dask resource CPU).")
+    memory: str | None = Field(
+        default=None, description="Memory such as '512MB' or '4GiB' (Dask resource MEMORY, bytes)."
+    )
+    gpu: int | None = Field(default=None, ge=0, description="GPUs (Dask resource GPU).")
+
+    @pydantic.field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_memory(value)
+        return value
+
+
+class SettingsConfig(_Config):
+    """Step settings: ``[settings]`` of a stack, or ``@step(settings={...})`` (the step wins)."""
+
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="Environment variables set while the step runs."
+    )
+    resources: ResourceConfig = Field(default_factory=ResourceConfig)
+    orchestrator: str | None = Field(
+        default=None, description="Step only: run this step on another stack's orchestrator."
+    )
+
+
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+def parse_memory(text: str) -> int:
+    """Bytes in ``'512MB'``, ``'4GiB'``, ``'1g'`` or ``'1024'``."""
+    match = _MEMORY.match(text)
+    if not match:
+        raise ValueError(f"memory {text!r} is not a size like '512MB' or '4GiB'")
+    unit = (match.group(2) or "").lower().rstrip("b")
+    factor = 2 ** (10 * "_kmgt".index(unit[0])) if unit.endswith("i") else _UNITS[unit]
+    return int(float(match.group(1)) * factor)
 
 
 class ArtifactStoreConfig(_Config):
@@ -135,6 +215,13 @@ class StackConfig(_Config):
     description: str = ""
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
     artifact_store: ArtifactStoreConfig = Field(default_factory=ArtifactStoreConfig)
+    settings: SettingsConfig = Field(default_factory=SettingsConfig)
+
+    @pydantic.model_validator(mode="after")
+    def _no_stack_override(self) -> StackConfig:
+        if self.settings.orchestrator:
+            raise ValueError("settings.orchestrator is a step setting; a stack has [orchestrator]")
+        return self
 
 
 def _named(kind: str, name: str) -> str:

@@ -179,6 +179,10 @@ class StepRecord(Record):
         description="what the step logged for the model version (log_metadata(infer_model=True)); "
         "carried over when a later run takes the step from the cache",
     )
+    attempts: int = Field(default=1, ge=1, description="executions, retries included")
+    retried_error: ErrorInfo | None = Field(
+        default=None, description="error of the last attempt that was retried"
+    )
 
     @property
     def duration(self) -> float | None:

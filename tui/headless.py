@@ -47,6 +47,9 @@ class EventPrinter:
             return f"  {glyph('failed')} {event.step} failed: {event.error}"
         if kind == "step_skipped":
             return f"  {glyph('skipped')} {event.step} skipped (an upstream step failed)"
+        if kind == "step_retrying":
+            return f"  ↻ {event.step} attempt {event.attempt} in {format_duration(event.delay)} " \
+                   f"after: {event.error}"  # fmt: skip
         if kind == "run_finished":
             return f"run {event.run_id[:8]} {event.status} in {format_duration(event.duration)}"
         if kind == "model_promoted":

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.compiler import Compiler, OutputHandle, PipelineSpec
-from engine.executor import execute_step
-from engine.orchestrators.base import Orchestrator
+from engine.orchestrators.base import Orchestrator, execute_here
 
 if TYPE_CHECKING:
     from engine.compiler import StepDefinition
@@ -57,9 +56,7 @@ class DynamicCompiler(Compiler):
         if driver.blocked(name):
             driver.skip(name)
             raise _StepFailed(name)
-        task = driver.prepare(name)
-        if task is not None:
-            driver.complete(execute_step(task))
+        execute_here(driver, driver.prepare(name))
         if driver.steps[name].status == "failed":
             raise _StepFailed(name)
         return self._loadable(handles)

@@ -1,24 +1,24 @@
 """The ``local_parallel`` orchestrator: independent branches of the DAG run at the same time.
 
 Steps run in a pool of forked worker processes (no re-import of user code, no start-up cost
-beyond the fork); as soon as a step finishes, every step it unblocks is submitted. The driver,
-in this process, stays the only writer of records. A worker that dies fails its step. An
-interrupt (Ctrl-C, the app's cancel) stops the workers at once instead of waiting for their steps.
+beyond the fork); as soon as a step finishes, every step it unblocks is submitted (the shared
+ready loop of :mod:`engine.orchestrators.pool`). The driver, in this process, stays the only
+writer of records. A worker that dies fails its step; a retry gets a fresh pool. An interrupt
+(Ctrl-C, the app's cancel) stops the workers at once instead of waiting for their steps.
 """
 
 from __future__ import annotations
 
-import graphlib
+import contextlib
 import multiprocessing
 import os
 import signal
-import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
-from engine.executor import StepResult, StepTask, execute_step
-from engine.orchestrators.base import Driver, Orchestrator
-from store.records import ErrorInfo
+from engine.executor import StepResult, StepTask, execute_step_after
+from engine.orchestrators.pool import PoolOrchestrator
 
 __all__ = ["ParallelOrchestrator"]
 
@@ -30,45 +30,35 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver's SIGTERM handler is not ours
 
 
-class ParallelOrchestrator(Orchestrator):
+class ParallelOrchestrator(PoolOrchestrator):
     flavor = "local_parallel"
+    _pool: ProcessPoolExecutor | None = None
 
-    def _run(self, driver: Driver) -> None:
-        sorter = graphlib.TopologicalSorter({n: driver.upstream(n) for n in driver.order()})
-        sorter.prepare()
-        workers = self.max_workers or max(os.cpu_count() or 1, 2)
-        context = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        self._pool = self._new_pool()
         try:
-            self._drive(driver, sorter, pool)
+            yield
         except BaseException:
-            _stop(pool)
+            _stop(self._pool)
             raise
+        finally:
+            pool, self._pool = self._pool, None
         pool.shutdown(wait=True)
 
-    def _drive(
-        self, driver: Driver, sorter: graphlib.TopologicalSorter[str], pool: ProcessPoolExecutor
-    ) -> None:
-        running: dict[Future[StepResult], StepTask] = {}
-        called = {n: k for k, n in enumerate(driver.order())}  # ready steps go in call order
-        while sorter.is_active():
-            for name in sorted(sorter.get_ready(), key=called.__getitem__):
-                if driver.blocked(name):
-                    driver.skip(name)
-                    sorter.done(name)
-                    continue
-                task = driver.prepare(name)
-                if task is None:
-                    sorter.done(name)
-                else:
-                    running[pool.submit(execute_step, task)] = task
-            if not running:
-                continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = running.pop(future)
-                driver.complete(_result(future, task))
-                sorter.done(task.name)
+    def _new_pool(self) -> ProcessPoolExecutor:
+        workers = self.max_workers or max(os.cpu_count() or 1, 2)
+        context = multiprocessing.get_context("fork")
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
+
+    def submit(self, task: StepTask, delay: float) -> Future[StepResult]:
+        assert self._pool is not None, "submit() outside session()"
+        try:
+            return self._pool.submit(execute_step_after, task, delay)
+        except BrokenProcessPool:  # a worker was killed: a retry gets a fresh pool
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(execute_step_after, task, delay)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -80,16 +70,3 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join()
-
-
-def _result(future: Future[StepResult], task: StepTask) -> StepResult:
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - the worker died (killed, unpicklable result)
-        now = datetime.now(UTC)
-        return StepResult(
-            task.name, "failed", now, now,
-            error=ErrorInfo(type=type(exc).__name__,
-                            message=f"worker process failed: {exc}",
-                            traceback=traceback.format_exc()),
-        )  # fmt: skip

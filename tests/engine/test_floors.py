@@ -58,6 +58,8 @@ FLOORS: list[tuple[str, set[str]]] = [
             "engine.exporting",
             "engine.fileio",
             "engine.materializers.*",
+            "engine.retry",
+            "engine.settings",
             "engine.types",
         },
     ),
