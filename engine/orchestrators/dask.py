@@ -152,8 +152,8 @@ class DaskOrchestrator(PoolOrchestrator):
     def _on_event(self, event: tuple[float, Any]) -> None:
         message = event[1]
         key = message.get("key", "") if isinstance(message, dict) else ""
-        if "worker" in message:
-            self._workers[key] = str(message["worker"])
+        if "started_on" in message:
+            self._workers[key] = str(message["started_on"])
         elif "text" in message and key in self._logs:
             path = self._logs[key]
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,7 @@ def run_on_worker(payload: bytes, delay: float, topic: str, key: str) -> bytes:
 
     task: StepTask = pickle.loads(payload)
     worker = get_worker()
-    worker.log_event(topic, {"key": key, "worker": worker.address})
+    worker.log_event(topic, {"key": key, "started_on": worker.address})
 
     def send(text: str) -> None:
         worker.log_event(topic, {"key": key, "text": text})
