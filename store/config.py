@@ -26,6 +26,7 @@ __all__ = [
     "OrchestratorConfig",
     "ProjectConfig",
     "ResourceConfig",
+    "ScheduleConfig",
     "SecuritySection",
     "SettingsConfig",
     "StackConfig",
@@ -102,6 +103,28 @@ class ModelsSection(_Config):
         return stages
 
 
+class ScheduleConfig(_Config):
+    """``[schedules.<name>]``: run a pipeline on a cron schedule in CI."""
+
+    pipeline: str = Field(description="Name of the @pipeline to run.")
+    cron: str = Field(description="When, in UTC: 'minute hour day-of-month month day-of-week'.")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Pipeline parameters, e.g. { C = 0.5 }."
+    )
+    stack: str | None = Field(default=None, description="Stack to run on (default: default).")
+
+    @pydantic.field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from store.cron import check_cron
+
+        check_cron(value)
+        return value
+
+
+_SCHEDULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
 class ProjectConfig(_Config):
     """``mlx.toml``: marks the project root."""
 
@@ -110,6 +133,18 @@ class ProjectConfig(_Config):
         default_factory=ModelsSection, description="Settings of models/*.toml and promotion."
     )
     security: SecuritySection = Field(default_factory=SecuritySection)
+    schedules: dict[str, ScheduleConfig] = Field(
+        default_factory=dict,
+        description="Named schedules ([schedules.nightly]) that `mlx ci init` turns into CI jobs.",
+    )
+
+    @pydantic.field_validator("schedules")
+    @classmethod
+    def _schedule_names(cls, value: dict[str, ScheduleConfig]) -> dict[str, ScheduleConfig]:
+        bad = next((name for name in value if not _SCHEDULE_NAME.match(name)), None)
+        if bad is not None:
+            raise ValueError(f"schedule name {bad!r}: use letters, digits, '-' and '_'")
+        return value
 
 
 class LocalClusterConfig(_Config):

@@ -173,6 +173,18 @@ def _add_model_commands(sub: Any) -> None:
     p.add_argument("--remote", default=None, help="DVC remote to look for artifacts in")
     p.set_defaults(handler="tui.commands.models:cmd_check")
 
+    ci = sub.add_parser("ci", help="schedules and promotion checks in CI").add_subparsers(
+        dest="ci_command", metavar="ACTION", required=True
+    )
+    p = ci.add_parser("init", help="write .github/workflows/mlx.yml from [schedules] of mlx.toml")
+    p.add_argument("provider", choices=["github"])
+    p.add_argument("--force", action="store_true", help="overwrite an existing workflow")
+    p.add_argument("--install", help="shell line installing mlx and the project's dependencies")
+    p.set_defaults(handler="tui.commands.ci:cmd_init")
+    p = ci.add_parser("check", help="check the workflow against the project")
+    p.add_argument("--file", help="workflow file (default: .github/workflows/mlx.yml)")
+    p.set_defaults(handler="tui.commands.ci:cmd_check")
+
     for name, text in (("push", "push DVC objects, then the runs ref"),
                        ("pull", "fetch the runs ref (and DVC objects with --all)")):  # fmt: skip
         p = sub.add_parser(name, help=text)

@@ -96,6 +96,7 @@ def run_json(run: dict[str, Any], pub: Any = None) -> dict[str, Any]:
             "outputs": {k: label(v) for k, v in (s.get("outputs") or {}).items()},
             "cached_from": s.get("cached_from"), "rerun_reasons": s.get("rerun_reasons", []),
             "metadata": s.get("metadata", {}), "error": s.get("error"),
+            "attempts": s.get("attempts", 1), "retried_error": s.get("retried_error"),
         })  # fmt: skip
     keys = ("id", "pipeline", "status", "started_at", "finished_at", "parameters", "stack",
             "orchestrator", "tags", "code", "model", "error", "host", "user", "config")  # fmt: skip
@@ -155,6 +156,11 @@ def describe_run(data: dict[str, Any]) -> str:
             note = f"{s['error']['type']}: {s['error']['message']}"
         else:
             note = ""
+        if s.get("attempts", 1) > 1:
+            last = s.get("retried_error") or {}
+            retried = f"{s['attempts']} attempts, retried after {last.get('type')}: " \
+                      f"{last.get('message')}"  # fmt: skip
+            note = f"{retried}; {note}" if note else retried
         outputs = ", ".join(f"{k}={v}" for k, v in s["outputs"].items()) or "-"
         took = format_duration(span(s["started_at"], s["finished_at"]))
         rows.append((glyph(s["status"]), s["name"], s["status"], took, outputs, note))

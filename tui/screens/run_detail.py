@@ -303,6 +303,10 @@ def _step_info(step: dict[str, Any]) -> Text:
     start, end = parse_time(step.get("started_at")), parse_time(step.get("finished_at"))
     if start and end:
         text.append(f"duration {format_duration((end - start).total_seconds())}\n")
+    if (step.get("attempts") or 1) > 1:
+        retried = step.get("retried_error") or {}
+        text.append(f"{step['attempts']} attempts", style="yellow")
+        text.append(f"; retried after {retried.get('type')}: {retried.get('message')}\n")
     if step.get("cached_from"):
         text.append(f"cached from run {step['cached_from']}", style="cyan")
         text.append("  (enter on the step opens it)\n", style="grey50")
