@@ -329,7 +329,7 @@ def locate_key(text: str, loc: list[str]) -> int | None:
         line = raw.strip()
         if line.startswith("["):
             table = [p.strip().strip("\"'") for p in line.strip("[]").split(".")]
-            if table == loc[: len(table)] and best is None and len(table) == len(loc):
+            if table[: len(loc)] == loc and best is None:  # the table or its first sub-table
                 best = number
             continue
         keys = [k.strip().strip("\"'") for k in line.split("=", 1)[0].split(".")]

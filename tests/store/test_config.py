@@ -32,7 +32,7 @@ CASES = [
      r"address applies to flavor 'dask' only"),
     ("stack_bad_memory.toml", "settings.resources.memory", 5, r"'lots' is not a size"),
     ("mlx_bad_cron.toml", "schedules.nightly.cron", 6, r"has 6 fields; expected 5"),
-    ("mlx_bad_schedule_name.toml", "schedules", None, r"schedule name 'every day'"),
+    ("mlx_bad_schedule_name.toml", "schedules", 4, r"schedule name 'every day'"),
     ("stack_unknown_key.toml", "orchestrator.workers", 3,
      r"unknown key 'workers'; known keys: flavor, max_workers"),
     ("stack_zero_workers.toml", "orchestrator.max_workers", 3, r"greater than or equal to 1"),
