@@ -166,7 +166,7 @@ class DaskOrchestrator(PoolOrchestrator):
         workers = self._client.scheduler_info(n_workers=-1).get("workers", {})
         offered = [w.get("resources", {}) for w in workers.values()]
         if not any(all(r.get(k, 0) >= v for k, v in task.resources.items()) for r in offered):
-            wanted = ", ".join(f"{k}={v:g}" for k, v in task.resources.items())
+            wanted = ", ".join(f"{k}={_number(v)}" for k, v in task.resources.items())
             raise MlxError(
                 f"step {task.name!r} asks for {wanted} but no Dask worker offers that; start "
                 f'workers with `dask worker --resources "{wanted.replace(", ", " ")}"` or set '
@@ -192,6 +192,10 @@ class DaskOrchestrator(PoolOrchestrator):
         except MlxError as exc:
             return failed_result(task, exc, f"fetching the outputs of step {task.name!r}: {exc}")
         return result
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _address_in(text: str) -> str | None:

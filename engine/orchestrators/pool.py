@@ -18,11 +18,11 @@ from engine.orchestrators.base import Driver, Orchestrator, failed_result
 from store.errors import MlxError
 
 if TYPE_CHECKING:
-    from engine.executor import StepTask
+    from engine.executor import StepResult, StepTask
 
 __all__ = ["PoolOrchestrator", "run_as_ready"]
 
-_Done = tuple[Any, "StepTask", Orchestrator]
+_Done = tuple[Any, "StepTask", Orchestrator | None]  # None: refused at submission
 
 
 class PoolOrchestrator(Orchestrator):
@@ -45,8 +45,10 @@ def run_as_ready(orchestrator: Orchestrator, driver: Driver) -> None:
         try:
             future = via.submit(task, delay)
         except MlxError as exc:  # e.g. no Dask worker offers the resources the step asks for
-            future = Future()
-            future.set_result(failed_result(task, exc, str(exc)))
+            refused: Future[StepResult] = Future()
+            refused.set_result(failed_result(task, exc, str(exc)))
+            finished.put((refused, task, None))
+            return
         future.add_done_callback(lambda f: finished.put((f, task, via)))
 
     while sorter.is_active():
@@ -64,7 +66,7 @@ def run_as_ready(orchestrator: Orchestrator, driver: Driver) -> None:
         if not running:
             continue
         future, task, via = finished.get()
-        result = via.outcome(future, task)
+        result = via.outcome(future, task) if via is not None else future.result()
         again = driver.retry(task, result)
         if again is not None:
             submit(*again)

@@ -174,3 +174,61 @@ def test_environment_comes_from_the_stack_and_the_step(
     assert record.status == "completed", record.error
     assert Client(project.root).get_artifact_version("env").load() == "from the step|yes"
     assert "GREETING" not in os.environ
+
+
+PLACED = """
+import os
+from typing import Annotated
+
+from engine import pipeline, step
+
+
+@step
+def here() -> Annotated[int, "here_pid"]:
+    return os.getpid()
+
+
+@step(settings={"orchestrator": "dask"})
+def there(pid: int) -> Annotated[list[int], "pids"]:
+    return [pid, os.getpid()]
+
+
+@step(settings={"resources": {"gpu": 1, "memory": "1MB"}})
+def on_gpu() -> Annotated[str, "gpu_worker"]:
+    from distributed import get_worker
+
+    return str(get_worker().address)
+
+
+@pipeline(enable_cache=False)
+def mixed() -> None:
+    there(here())
+
+
+@pipeline(enable_cache=False)
+def needs_gpu() -> None:
+    on_gpu()
+"""
+
+
+def test_one_step_runs_on_another_stacks_orchestrator(stacks: Path, project: Project) -> None:
+    mod = write_module(stacks, "placed_mod", PLACED)
+    record = _run(project, mod.mixed, "local")
+    assert record.status == "completed", record.error
+    from engine.client import Client
+
+    local_pid, remote_pid = Client(project.root).get_artifact_version("pids").load()
+    assert local_pid == os.getpid() and remote_pid != os.getpid()  # on a Dask worker
+
+
+def test_resources_are_matched_against_dask_workers(stacks: Path, project: Project) -> None:
+    mod = write_module(stacks, "placed_mod", PLACED)
+    refused = _run(project, mod.needs_gpu, "dask")
+    on_gpu = step(refused, "on_gpu")
+    assert on_gpu.status == "failed" and on_gpu.error is not None
+    assert "asks for MEMORY=1000000, GPU=1 but no Dask worker offers that" in on_gpu.error.message
+    cluster = "local_cluster = { n_workers = 1, resources = { GPU = 1, MEMORY = 2e9 } }"
+    write_stack(stacks, "gpu", f'flavor = "dask"\n{cluster}')
+    record = _run(project, mod.needs_gpu, "gpu")  # a LocalCluster started for this run
+    assert record.status == "completed", record.error
+    assert record.orchestrator == "dask"
