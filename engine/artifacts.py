@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -77,6 +77,19 @@ class ArtifactVersionView:
         if self._raw.get("version") is None:
             raise ValidationError(f"artifact {self.name} has no version yet")
         return ArtifactInput(self.id, self.name, int(self.version))
+
+    # ZenML's step_run.outputs[name] is a list of versions (one per output in static steps):
+    # outputs["model"][0].load() works on this single view too
+    def __getitem__(self, index: int) -> ArtifactVersionView:
+        if index not in (0, -1):
+            raise IndexError(f"artifact {self.name}: one version per output (index 0)")
+        return self
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self) -> Iterator[ArtifactVersionView]:
+        yield self
 
     def __repr__(self) -> str:
         return f"<artifact {self.name}:{self.version}>"

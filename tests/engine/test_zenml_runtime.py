@@ -64,6 +64,8 @@ def test_calling_a_pipeline_returns_the_run_or_raises_a_runtime_error_naming_the
     run = fine()
     assert run.status == "completed" and run.pipeline_name == "fine"
     assert run.steps["add"].outputs["sum"].load() == 2
+    assert run.steps["add"].outputs["sum"][0].load() == 2  # ZenML: a list per output name
+    assert [v.load() for v in run.steps["add"].outputs["sum"]] == [2]
 
     @pipeline
     def broken() -> None:
