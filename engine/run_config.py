@@ -171,8 +171,21 @@ def _step(label: str, name: str, value: Any) -> StepOverrides:
             options["on_" + key.split("_")[0]] = _source(item)
         elif key == "model" and item:
             options["model"] = _model(label, item)
+        elif key == "retry" and item:
+            options["retry"] = _retry(label, where, item)
     params = dict(_mapping(label, f"steps.{name}.parameters", table.get("parameters") or {}))
     return StepOverrides(params, options)
+
+
+def _retry(label: str, where: str, value: Any) -> Any:
+    from engine.retry import StepRetryConfig
+
+    table = _mapping(label, where, value)
+    known = {"max_retries", "delay", "backoff"}
+    try:
+        return StepRetryConfig(**{k: v for k, v in table.items() if k in known})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(label, str(exc), key=where) from exc
 
 
 def _unsupported(label: str, key: str) -> None:

@@ -228,3 +228,17 @@ def test_the_app_previews_text_types_as_text() -> None:
     assert describe_value(MarkdownString("# Title")).startswith("Markdown (7 characters)\n\n# T")
     assert describe_value(CSVString("a,bb\n10,2\n")).endswith("a   bb\n10  2 ")
     assert describe_value(JSONString('{"a": 1}')).endswith('{"a": 1}')
+
+
+def test_yaml_step_retry_becomes_the_steps_retry_config(project_dir: Path) -> None:
+    from engine import StepRetryConfig
+    from engine.run_config import load_run_config
+
+    path = _yaml(project_dir / "retry.yaml", """
+        steps:
+          train_model:
+            retry: {max_retries: 2, delay: 0.5, backoff: 2}
+        """)  # fmt: skip
+    overrides = load_run_config(path).steps["train_model"]
+    assert overrides.options["retry"] == StepRetryConfig(max_retries=2, delay=0.5, backoff=2)
+    assert train_model.with_options(**overrides.options).retry.max_retries == 2
