@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import configparser
 import contextlib
-import functools
 import json
 import os
 import re
@@ -42,6 +41,7 @@ from store.errors import (
     NotFoundError,
     ValidationError,
 )
+from store.odb_io import entry_oids, passive_odb_class, tmp_files, transfer_errors
 from store.records import DvcPointer
 from store.verify import Verifier
 
@@ -104,13 +104,13 @@ class ArtifactStore:
         if not source.exists():
             raise ArtifactError(f"cannot save {source} to the DVC cache: it does not exist")
         where = f"saving {source} to the DVC cache {self.cache_dir}"
-        with _wrapped(where), _transfer_errors() as errors:
+        with _wrapped(where), transfer_errors() as errors:
             staging, meta, obj = build(cache, str(source), cache.fs, "md5")
-            oids = {str(obj.hash_info.value)} | _entry_oids(obj)
-            before = _tmp_files(cache, oids)
+            oids = {str(obj.hash_info.value)} | entry_oids(obj)
+            before = tmp_files(cache, oids)
             result = transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
         if result.failed or not all(cache.exists(oid) for oid in oids):
-            for leftover in _tmp_files(cache, oids) - before:  # what the failed copy left
+            for leftover in tmp_files(cache, oids) - before:  # what the failed copy left
                 leftover.unlink(missing_ok=True)
             cause = errors[0] if errors else "some objects are missing after the copy"
             raise ArtifactError(f"{where} failed: {cause}")
@@ -455,51 +455,6 @@ def _manifest_oids(path: Path) -> set[str] | None:
         return None
 
 
-def _entry_oids(obj: Any) -> set[str]:
-    """Object ids of the entries of a tree object (none for a file)."""
-    from dvc_data.hashfile.tree import Tree
-
-    if not isinstance(obj, Tree):
-        return set()
-    return {str(hi.value) for _key, _meta, hi in obj if hi is not None and hi.value}
-
-
-def _tmp_files(odb: HashFileDB, oids: Iterable[str]) -> set[Path]:
-    """Temporary files in the prefix directories of ``oids`` (left behind by a failed copy)."""
-    dirs = {Path(_object_path(odb, oid)).parent for oid in oids}
-    return {p for d in dirs if d.is_dir() for p in d.glob("*.tmp")}
-
-
-@contextmanager
-def _transfer_errors() -> Iterator[list[str]]:
-    """Collect the errors dvc-data logs (and swallows) while copying objects, quietly.
-
-    dvc-data reports a failed copy in its result and logs the exception with a traceback;
-    the caller raises one clear error naming the OS error instead.
-    """
-    import logging
-
-    errors: list[str] = []
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            exc = record.exc_info[1] if record.exc_info else None
-            errors.append(f"{type(exc).__name__}: {exc}" if exc else record.getMessage())
-
-    handler = _Collect(level=logging.ERROR)
-    loggers = [logging.getLogger(name) for name in ("dvc_data", "dvc_objects")]
-    saved = [(lg, lg.propagate) for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.propagate = False
-    try:
-        yield errors
-    finally:
-        for lg, propagate in saved:
-            lg.removeHandler(handler)
-            lg.propagate = propagate
-
-
 def _mtime(path: str) -> float:
     try:
         return os.stat(path).st_mtime
@@ -525,7 +480,7 @@ def _local_odb(root: Path, passive: bool = False, **config: Any) -> LocalHashFil
     from dvc_objects.fs.local import LocalFileSystem
 
     path = os.path.join(str(root), "files", "md5")
-    cls = _passive_odb_class() if passive else LocalHashFileDB
+    cls = passive_odb_class() if passive else LocalHashFileDB
     odb: LocalHashFileDB = cls(
         LocalFileSystem(),  # type: ignore[no-untyped-call]
         path,
@@ -533,19 +488,6 @@ def _local_odb(root: Path, passive: bool = False, **config: Any) -> LocalHashFil
         **config,
     )
     return odb
-
-
-@functools.cache
-def _passive_odb_class() -> type[LocalHashFileDB]:
-    from dvc_data.hashfile.db.local import LocalHashFileDB
-
-    class PassiveLocalHashFileDB(LocalHashFileDB):
-        """A local ODB whose existence checks never hash or delete (see :func:`_local_odb`)."""
-
-        def check(self, oid: str, check_hash: bool = True, _info: Any = None) -> Any:
-            return super().check(oid, check_hash=False, _info=_info)
-
-    return PassiveLocalHashFileDB
 
 
 def _object_path(odb: HashFileDB, oid: str) -> str:
