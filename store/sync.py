@@ -133,6 +133,8 @@ def pull(
             fetched = project.artifacts.last_fetched
             still = [p for p in wanted if not project.artifacts.exists(p)]
             missing = tuple(sorted(p.md5 for p in still))
+    if merged.tip != before:  # pay for the index here, not at the first `runs list`
+        project.index.sync()
     moved = tuple(merged.renumbered)
     follow = follow_moves(project, moved, remote)
     return SyncResult(
