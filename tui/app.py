@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.signal import Signal
 
 from store.project import Project
 from tui.messages import CompareRuns, LaunchPipeline, OpenLineage, OpenRun, RunProgress
+from tui.palette import MlxCommands
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.base import Background
 from tui.screens.compare import CompareScreen
@@ -32,11 +32,13 @@ from tui.screens.launch import LaunchModal, param_text
 from tui.screens.lineage import LineageScreen
 from tui.screens.models import ModelsScreen
 from tui.screens.pipelines import PipelinesScreen
+from tui.screens.promote import PromoteModal
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
 from tui.screens.stacks import StacksScreen
 from tui.services import PipelineInfo, Services
 from tui.widgets.run_monitor import RunSession
+from tui.widgets.side_list import SideList
 
 __all__ = ["MlxApp", "run_tui"]
 
@@ -44,39 +46,6 @@ MODE_LIST = [
     ("runs", "Runs"), ("pipelines", "Pipelines"), ("models", "Models"),
     ("artifacts", "Artifacts"), ("stacks", "Stacks"),
 ]  # fmt: skip
-
-
-class MlxCommands(Provider):
-    """The palette lists every mode and every action bound on the current screen."""
-
-    def _entries(self) -> list[tuple[str, Callable[[], Any], str]]:
-        app = self.app
-        entries: list[tuple[str, Callable[[], Any], str]] = [
-            (f"Go to {label}", partial(app.switch_mode, mode), f"key {n}")
-            for n, (mode, label) in enumerate(MODE_LIST, start=1)
-        ]
-        seen = set()
-        for key, active in self.screen.active_bindings.items():
-            binding = active.binding
-            if not binding.description or binding.action.startswith("switch_mode"):
-                continue
-            if (binding.description, binding.action) in seen:
-                continue
-            seen.add((binding.description, binding.action))
-            run = partial(app.run_action, binding.action, active.node)
-            entries.append((binding.description, run, f"key {binding.key_display or key}"))
-        return entries
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._entries():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._entries():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 class MlxApp(Background, App[int]):
@@ -95,6 +64,8 @@ class MlxApp(Background, App[int]):
             Binding(str(n), f"switch_mode('{mode}')", label, id=f"mode.{mode}")
             for n, (mode, label) in enumerate(MODE_LIST, start=1)
         ),
+        Binding("P", "push", "Push", id="team.push"),
+        Binding("U", "pull", "Pull", id="team.pull"),
         Binding("question_mark", "toggle_help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -111,6 +82,8 @@ class MlxApp(Background, App[int]):
         self._launch_on_start = launch
         self.sessions: list[RunSession] = []
         self.run_signal: Signal[RunSession] = Signal(self, "run-progress")
+        self.team_signal: Signal[Any] = Signal(self, "team")  # TeamState or a progress line
+        self._syncing = False
         self.sub_title = services.project.name
 
     @property
@@ -131,6 +104,79 @@ class MlxApp(Background, App[int]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    # -- palette commands ------------------------------------------------------------------
+    def goto(self, mode: str, select: str | None = None) -> None:
+        """Switch to ``mode`` and highlight ``select`` in its side list (once it is loaded)."""
+        self.switch_mode(mode)
+        if select is not None:
+            self.call_after_refresh(self._select_in_mode, select)
+
+    def _select_in_mode(self, name: str) -> None:
+        for side in self.screen.query(SideList):
+            side.select_id(name)
+
+    def filter_runs(self, query: str) -> None:
+        self.switch_mode("runs")
+        self.call_after_refresh(lambda: self.screen.apply_filter(query))  # type: ignore[attr-defined]
+
+    def open_promote(self, model: str, version: int) -> None:
+        """The promotion dialog of ``model`` ``version`` (data read in a thread first)."""
+
+        def load() -> tuple[dict[str, int], dict[int, dict[str, Any]]]:
+            versions = {int(v["version"]): v for v in self.services.model_versions(model)}
+            return self.services.model_stages(model), versions
+
+        def show(loaded: tuple[dict[str, int], dict[int, dict[str, Any]]]) -> None:
+            self.push_screen(PromoteModal(model, version, *loaded))
+
+        self.background(load, done=show, group="open-promote")
+
+    def switch_stack(self, name: str) -> None:
+        def done(_: object) -> None:
+            self.notify(f"active stack: {name}", timeout=3)
+
+        self.background(self.services.set_active_stack, name, done=done, group="stack")
+
+    # -- team: push and pull ----------------------------------------------------------------
+    def action_push(self) -> None:
+        self._sync("push")
+
+    def action_pull(self) -> None:
+        self._sync("pull")
+
+    def _sync(self, what: str) -> None:
+        if self._syncing:
+            self.notify("a push or pull is already running", timeout=3)
+            return
+        self._syncing = True
+        self.team_signal.publish(f"{what}…")
+        self.background(self._sync_call, what, done=partial(self._synced, what), group="sync")
+
+    def _sync_call(self, what: str) -> tuple[Any, Any]:
+        def progress(label: str, done: int, total: int) -> None:
+            self.call_from_thread(self.team_signal.publish, f"{what}: {label} {done}/{total}")
+
+        result = getattr(self.services, what)(progress)
+        return result, self.services.team_state()
+
+    def _synced(self, what: str, outcome: tuple[Any, Any]) -> None:
+        self._syncing = False
+        result, state = outcome
+        self.team_signal.publish(state)
+        moved = getattr(result, "objects_pushed" if what == "push" else "objects_fetched", 0)
+        text = f"{what} {'to' if what == 'push' else 'from'} {result.remote}: {result.action}"
+        if moved:
+            text += f", {moved} object{'s' * (moved > 1)}"
+        if result.renumbered:
+            text += f", {len(result.renumbered)} record(s) renumbered"
+        self.notify(text, timeout=5)
+
+    def on_background_error(self, error: BaseException | None) -> None:
+        if self._syncing:
+            self._syncing = False
+            self.team_signal.publish("push/pull failed")
+        super().on_background_error(error)
 
     # -- routing ---------------------------------------------------------------------------
     def on_open_run(self, message: OpenRun) -> None:

@@ -301,6 +301,10 @@ class Services:
             out.append(PipelineInfo(name, params, last[0] if last else None))
         return out, list(catalog.warnings)
 
+    def pipeline_names(self) -> list[str]:
+        """Pipeline names found by reading the modules (nothing imported: fast)."""
+        return sorted(self._discovery().scan_pipelines(self.project).sites)
+
     def pipelines(self) -> list[PipelineInfo]:
         return self.pipeline_listing()[0]
 
@@ -323,6 +327,29 @@ class Services:
         roots = [str(Path(p).resolve().parent) for p in tui.__path__]
         env["PYTHONPATH"] = os.pathsep.join([*roots, env.get("PYTHONPATH", "")]).strip(os.pathsep)
         return env
+
+    # -- team ------------------------------------------------------------------------------
+    def team_state(self) -> Any:
+        """:class:`tui.team.TeamState`: ahead/behind, unpublished and pulled runs."""
+        from tui.team import team_state
+
+        return team_state(self.project)
+
+    def publication(self) -> Any:
+        """:class:`store.publication.Publication`: which version numbers are provisional."""
+        from store.publication import publication
+
+        return publication(self.project)
+
+    def push(self, progress: Callable[[str, int, int], None] | None = None) -> Any:
+        from tui.team import push
+
+        return push(self.project, progress)
+
+    def pull(self, progress: Callable[[str, int, int], None] | None = None) -> Any:
+        from tui.team import pull
+
+        return pull(self.project, progress)
 
     # -- stacks ----------------------------------------------------------------------------
     def stacks(self) -> list[StackInfo]:

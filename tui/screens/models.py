@@ -88,6 +88,7 @@ class ModelsScreen(MlxScreen):
                             group="versions")  # fmt: skip
 
     def _load_versions(self, model: str) -> tuple[str, list[dict[str, Any]], dict[str, int]]:
+        self.publication = self.services.publication()  # provisional numbers get a "*"
         return model, self.services.model_versions(model), self.services.model_stages(model)
 
     def _versions_loaded(self, result: tuple[str, list[dict[str, Any]], dict[str, int]]) -> None:
@@ -117,7 +118,7 @@ class ModelsScreen(MlxScreen):
             values = metric_values(version.get("metadata") or {})
             mark = "•" if number == self.marked else ""
             cells: list[str | Text] = [
-                f"{mark}v{number}",
+                f"{mark}{self._label(number)}",
                 Text(holders.get(number, ""), style="bold yellow"),
             ]
             cells += [f"{values[m]:.4g}" if m in values else "-" for m in self.metrics[:6]]
@@ -125,6 +126,10 @@ class ModelsScreen(MlxScreen):
             cells.append(format_age(version.get("created_at"), now))
             rows.append((str(number), cells))
         self.query_one("#versions", FitTable).show(columns, rows)
+
+    def _label(self, number: int) -> str:
+        pub = getattr(self, "publication", None)
+        return pub.model_label(self.model or "", number) if pub is not None else f"v{number}"
 
     def _draw_chart(self) -> None:
         chart = self.query_one(MetricChart)

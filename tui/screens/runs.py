@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Static
 
 from store.index import RunSummary
 from tui.messages import CompareRuns, LaunchPipeline, OpenRun
 from tui.screens.base import MlxScreen
 from tui.widgets.runs_table import RunsTable
+from tui.widgets.team_bar import TeamBar
 
 __all__ = ["RunsScreen"]
 
@@ -37,7 +39,9 @@ class RunsScreen(MlxScreen):
         self._polling = False
 
     def compose(self) -> ComposeResult:
-        yield Static("Runs", id="runs-title", classes="title")
+        with Horizontal(id="runs-top"):
+            yield Static("Runs", id="runs-title", classes="title")
+            yield TeamBar(id="team-bar")
         yield Input(placeholder="filter: pipeline:NAME status:failed stack:S id:PREFIX text",
                     id="runs-filter")  # fmt: skip
         yield RunsTable(now=self.services.now, id="runs-table")
@@ -55,6 +59,9 @@ class RunsScreen(MlxScreen):
         interval = getattr(self.app, "poll_interval", 1.0)
         if interval:
             self.set_interval(interval, self._poll)
+        signal = getattr(self.app, "team_signal", None)
+        if signal is not None:
+            signal.subscribe(self, self._team)
 
     # -- loading ---------------------------------------------------------------------------
     def action_refresh(self) -> None:
@@ -83,11 +90,17 @@ class RunsScreen(MlxScreen):
         self._token, rows = result
         before = {r.id for r in self.table.all_rows}
         self.table.set_rows(rows)
+        self.background(self.services.team_state, done=self._team, group="team")
         if not first and len(rows) > len(before):
             new = len([r for r in rows if r.id not in before])
             if new:
                 self.notify(f"{new} new run{'s' * (new > 1)}", timeout=2)
         self._update_title()
+
+    def _team(self, update: object) -> None:
+        self.query_one(TeamBar).show(update)
+        if not isinstance(update, str):
+            self.table.set_team(update)
 
     def on_background_error(self, error: BaseException | None) -> None:
         self._polling = False
@@ -112,6 +125,15 @@ class RunsScreen(MlxScreen):
         # Focus now, not via focus() (which defers): keys typed in the same burst as "/" are
         # already queued and must land in the box, not trigger the table's bindings.
         self.set_focus(box)
+
+    def apply_filter(self, query: str) -> None:
+        """Show ``query`` in the filter box and filter by it (palette presets)."""
+        box = self.query_one("#runs-filter", Input)
+        box.value = query
+        box.display = bool(query)
+        self.table.set_filter(query)
+        self._update_title()
+        self.set_focus(self.table)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "runs-filter":

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -45,7 +46,7 @@ class Column:
 
 
 COLUMNS = [
-    Column("status", "", 2, lambda r: r.status, ideal=2),  # glyph + mark
+    Column("status", "", 3, lambda r: r.status, ideal=3),  # glyph, team mark, compare mark
     Column("pipeline", "Pipeline", 8, lambda r: r.pipeline),
     Column("id", "Run", 8, lambda r: r.id, ideal=12),
     Column("started", "Started", 7, lambda r: r.started_at, ideal=8),
@@ -122,6 +123,8 @@ class RunsTable(ScrollView, can_focus=True):
         self.open_filter: Callable[[], None] | None = None
         self.ideals = measure_columns([])
         self._widths: tuple[int, list[int]] = (-1, [])
+        self.unpublished: frozenset[str] = frozenset()
+        self.foreign: frozenset[str] = frozenset()
 
     # -- data ------------------------------------------------------------------------------
     @property
@@ -135,6 +138,12 @@ class RunsTable(ScrollView, can_focus=True):
         self.ideals = measure_columns(rows)
         self._widths = (-1, [])
         self._rebuild()
+
+    def set_team(self, team: Any) -> None:
+        """Mark unpublished runs ``*`` and runs pulled from others ``⇣``."""
+        self.unpublished = frozenset(team.unpublished_runs)
+        self.foreign = frozenset(team.foreign)
+        self.refresh()
 
     def set_filter(self, query: str) -> None:
         self.query_text = query
@@ -300,6 +309,12 @@ class RunsTable(ScrollView, can_focus=True):
         ]  # fmt: skip
         text = Text()
         text.append(glyph, style=color)
+        if run.id in self.unpublished:
+            text.append("*", style="bold yellow")
+        elif run.id in self.foreign:
+            text.append("⇣", style="cyan")
+        else:
+            text.append(" ")
         text.append("•" if run.id in self.marked else " ", style="bold")
         text.append(" ")
         for key, value, width in zip(("pipeline", "id"), cells[:2], widths[1:3], strict=True):

@@ -27,6 +27,17 @@ class SideList(OptionList):
     }
     """
 
+    _pending: str | None = None
+
+    def select_id(self, key: str) -> None:
+        """Highlight the entry ``key`` now, or as soon as the entries include it."""
+        ids = [self.get_option_at_index(i).id for i in range(self.option_count)]
+        if key in ids:
+            self.highlighted = ids.index(key)
+            self._pending = None
+        else:
+            self._pending = key
+
     @property
     def highlighted_id(self) -> str | None:
         if self.highlighted is None or not self.option_count:
@@ -35,7 +46,8 @@ class SideList(OptionList):
 
     def set_items(self, items: Sequence[tuple[str, Text]]) -> None:
         """Replace the entries (``(id, label)``), keeping the highlight on the same id."""
-        keep = self.highlighted_id
+        keep = self._pending or self.highlighted_id
+        self._pending = None
         options = []
         for key, label in items:
             options.append(Option(label, id=key))
