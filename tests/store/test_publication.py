@@ -58,3 +58,16 @@ def test_cli_marks_provisional_versions_and_json_says_published(box: Sandbox) ->
     push(work)
     assert json.loads(mlx("artifacts", "show", "trained_model", "--json"))["published"] is True
     assert "v1*" not in mlx("model", "versions", "iris")
+
+
+def test_a_fresh_clone_points_at_mlx_pull(box: Sandbox) -> None:
+    import os
+
+    record_model_version(box.project(), "iris")
+    push(box.project())
+    clone = box.clone("fresh")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for args in (("runs", "list"), ("artifacts", "list")):
+        proc = subprocess.run([sys.executable, "-m", "tui.cli", *args], cwd=clone, env=env,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        assert "`mlx pull origin`" in proc.stdout
