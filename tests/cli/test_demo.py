@@ -55,10 +55,13 @@ def test_training_references_feature_datasets_instead_of_copying(demo: Path) -> 
 def test_model_version_carries_accuracy_and_model_artifact(demo: Path) -> None:
     proc = mlx_cli(demo, "model", "versions", "iris_classifier", "--json")
     versions = json.loads(proc.stdout)
-    assert [v["version"] for v in versions] == [1]
+    assert [v["version"] for v in versions] == [1, 2]  # the demo trains a second one
     assert versions[0]["metadata"]["accuracy"] >= 0.9
     assert "trained_model" in versions[0]["model_artifacts"]
     assert versions[0]["stages"] == ["production"]
+    # v2's model step came from the cache (training ran C=0.5 before): still a complete version
+    assert "trained_model" in versions[1]["model_artifacts"] and versions[1]["stages"] == []
+    assert versions[1]["metadata"]["accuracy"] >= 0.9
 
 
 def test_inference_follows_a_newly_merged_promotion(demo_copy: Path, tmp_path: Path) -> None:
@@ -68,7 +71,7 @@ def test_inference_follows_a_newly_merged_promotion(demo_copy: Path, tmp_path: P
     env = {"HOME": os.environ["HOME"]}
     proc = mlx_cli(work, "run", "train_and_promote", "--headless", "-p", "C=2.0", env=env)
     assert proc.returncode == 0, proc.stderr
-    branch = "mlx/promote/iris_classifier/v2-production"
+    branch = "mlx/promote/iris_classifier/v3-production"
     assert branch in git(work, "branch", "--list", "mlx/promote/*")
     # the promotion published the (provisional) runs and their bytes first: CI can check it now
     assert git(work, "rev-parse", "refs/mlx/runs").strip() == git(work, "ls-remote", "origin",
@@ -81,11 +84,11 @@ def test_inference_follows_a_newly_merged_promotion(demo_copy: Path, tmp_path: P
     assert proc.returncode == 0, proc.stderr
     run = json.loads(proc.stdout)
     versions = json.loads(mlx_cli(work, "model", "versions", "iris_classifier", "--json").stdout)
-    v2 = next(v for v in versions if v["version"] == 2)
-    assert v2["stages"] == ["production"]
-    expected = v2["model_artifacts"]["trained_model"]
-    assert run["model"] == {"name": "iris_classifier", "version": 2}
+    v3 = next(v for v in versions if v["version"] == 3)
+    assert v3["stages"] == ["production"]
+    expected = v3["model_artifacts"]["trained_model"]
+    assert run["model"] == {"name": "iris_classifier", "version": 3}
     predict = next(s for s in run["steps"] if s["name"] == "predict")
     assert predict["inputs"]["model"] == f"trained_model:{expected['version']}"
     log = mlx_cli(work, "runs", "logs", run["id"], "predict_from_context").stdout
-    assert "<model iris_classifier:2>" in log
+    assert "<model iris_classifier:3>" in log

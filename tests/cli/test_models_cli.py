@@ -77,7 +77,8 @@ def test_fresh_clone_pulls_runs_and_loads_artifacts(demo: Path, tmp_path: Path) 
     git(tmp_path, "clone", "-q", str(demo.with_name("iris-origin.git")), str(clone))
     assert json.loads(mlx_cli(clone, "runs", "list", "--json").stdout) == []
     assert mlx_cli(clone, "pull", "origin").returncode == 0
-    assert len(json.loads(mlx_cli(clone, "runs", "list", "--json").stdout)) == 4
-    proc = mlx_cli(clone, "artifacts", "export", "iris_testing_dataset:1", str(tmp_path / "t"))
+    assert len(json.loads(mlx_cli(clone, "runs", "list", "--json").stdout)) == 5
+    dest = tmp_path / "t.parquet"
+    proc = mlx_cli(clone, "artifacts", "export", "iris_testing_dataset:1", str(dest))
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "t").stat().st_size > 0
+    assert dest.stat().st_size > 0

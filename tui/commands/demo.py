@@ -3,7 +3,8 @@
 Copies ``sample_project/`` into a fresh git + DVC repository with a bare git "origin" and a
 local-directory DVC remote beside it, then: runs feature engineering and training, trains and
 proposes a model for production (a promotion branch), pushes runs and artifacts, checks the
-promotion as CI would, merges it, and runs batch inference on the production model.
+promotion as CI would, merges it, runs batch inference on the production model, and trains a
+second version to compare with the first (so the README's model examples have two versions).
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     _say("batch inference with the production model")
     _mlx(target, "run", "do_predictions", "--headless")
+    _say("train a second version (C=0.5, its model step comes from the cache) and compare")
+    _mlx(target, "run", "train_and_promote", "--headless", "-p", "C=0.5", "-p", "threshold=1.5")
+    _mlx(target, "model", "compare", "iris_classifier", "1", "2")
     _mlx(target, "push", "origin")
     _mlx(target, "runs", "list")
     _say("done")

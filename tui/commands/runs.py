@@ -120,6 +120,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _find_run(project: Any, run_id: str) -> dict[str, Any]:
+    if run_id == "latest":  # the newest run, live or finished
+        running = live_runs(project)
+        if running:
+            return running[0]
+        newest = project.index.list_runs(limit=1)
+        if not newest:
+            from store.errors import NotFoundError
+
+            raise NotFoundError("run", run_id, hint="(no run has been recorded yet)")
+        run_id = newest[0].id
     for live in live_runs(project):
         if live["id"].startswith(run_id):
             return live
