@@ -344,3 +344,17 @@ async def until(pilot: Any, check: Any, timeout: float = 60.0, step: float = 0.0
     while not check() and time.monotonic() < deadline:
         await pilot.pause(step)
     assert check(), "condition not reached"
+
+
+def add_remotes(project: Project, base: Path) -> Path:
+    """A bare git ``origin`` and a local DVC default remote (``--local``) for ``project``."""
+    import sys
+
+    origin = base / "origin.git"
+    _git(base, "init", "-q", "--bare", str(origin))
+    _git(project.root, "remote", "add", "origin", str(origin))
+    (base / "dvc-remote").mkdir()
+    subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "--local", "-d", "store",
+                    str(base / "dvc-remote")], cwd=project.root, check=True,
+                   capture_output=True)  # fmt: skip
+    return origin

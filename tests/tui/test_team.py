@@ -6,12 +6,11 @@ A real bare git repository is the remote and a local directory the DVC remote.
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Recorder, make_app, settle, until
+from conftest import NOW, Recorder, add_remotes, make_app, settle, until
 
 from store.project import Project
 from store.recorder import commit_run
@@ -31,15 +30,8 @@ def _git(root: Path, *args: str) -> str:
 
 @pytest.fixture
 def remote_services(tui_project: Project, tmp_path: Path) -> Services:
-    root = tui_project.root
-    origin = tmp_path / "origin.git"
-    _git(tmp_path, "init", "-q", "--bare", str(origin))
-    _git(root, "remote", "add", "origin", str(origin))
-    (tmp_path / "dvc-remote").mkdir()
-    subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "--local", "-d", "store",
-                    str(tmp_path / "dvc-remote")], cwd=root, check=True,
-                   capture_output=True)  # fmt: skip
-    return Services(Project(root), now=lambda: NOW)
+    add_remotes(tui_project, tmp_path)
+    return Services(Project(tui_project.root), now=lambda: NOW)
 
 
 def test_team_state_counts_unpublished_and_marks_runs_of_others(

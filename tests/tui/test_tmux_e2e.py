@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RUN_A, RUN_B, RUN_C
+from conftest import GATED, RUN_A, RUN_B, RUN_C, add_remotes
 
 from store.project import Project
 
@@ -128,3 +128,56 @@ def test_mlx_binary_filter_open_launch_and_quit(tmux: Tmux, tui_project: Project
     assert not tmux("list-sessions"), "mlx did not exit on q"
     runs = Project(tui_project.root).index.list_runs(pipeline="example")
     assert len(runs) == 1 and runs[0].status == "completed"
+
+
+@pytest.fixture
+def team_project(tui_project: Project, tmp_path: Path) -> Project:
+    """The TUI project with a git and a DVC remote, and a pipeline that waits for a go-file."""
+    add_remotes(tui_project, tmp_path)
+    (tui_project.root / "pipelines" / "slow.py").write_text(GATED)
+    return tui_project
+
+
+def test_launch_live_lanes_open_and_push(team_project: Project, tmp_path: Path) -> None:
+    root = team_project.root
+    go = tmp_path / "go"
+    server = Tmux(f"mlx-e2e-{uuid.uuid4().hex[:8]}")
+    env = {k: v for k, v in os.environ.items() if k.startswith(("GIT_", "DVC_", "HOME"))}
+    env.update(TERM="xterm-256color", PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+               TEXTUAL_ANIMATIONS="none")  # fmt: skip
+    command = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), *_mlx()])
+    server("new-session", "-d", "-s", "T", "-x", "120", "-y", "36", "-c", str(root), command)
+    try:
+        server.wait_for(RUN_A[:8])
+        server.wait_for("origin ↑")  # the team bar: unpublished runs, nothing pushed yet
+        server.keys("2")
+        server.wait_for("slow")
+        server.keys("Down")
+        server.wait_for("go: str")
+        server.keys("l")
+        server.wait_for("Launch slow")
+        server.text(str(go))
+        server.keys("C-r")
+        screen = server.wait_for("log of nap", timeout=60)  # live lanes and the log tail
+        screen = server.wait_for("waiting for", timeout=30)
+        assert "▶ nap" in screen and "running" in screen
+        go.write_text("go")
+        server.wait_for("completed", timeout=60)
+        server.keys("o")  # open the launched run
+        screen = server.wait_for("params", timeout=20)
+        assert "go=" in screen and "nap" in screen
+        server.keys("Escape")
+        server.wait_for("log of nap")  # back on the pipelines screen (an Esc followed at once
+        server.keys("1")  # by a key would read as alt+key)
+        server.wait_for("origin ↑")
+        server.keys("P")
+        server.wait_for("push to origin", timeout=60)
+        server.wait_for("origin ↑0 ↓0", timeout=30)
+        server.keys("q")
+    finally:
+        go.write_text("go")
+        server("kill-server")
+    project = Project(root)
+    remote_tip = subprocess.run(["git", "ls-remote", "origin", "refs/mlx/runs"], cwd=root,
+                                capture_output=True, text=True).stdout.split()[0]  # fmt: skip
+    assert remote_tip == project.runs.tip()
