@@ -51,6 +51,7 @@ class PipelinesScreen(MlxScreen):
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#pipelines", OptionList))
         self.action_refresh()
+        self.set_interval(15, self._refresh_ages)
         signal = getattr(self.app, "run_signal", None)
         if signal is not None:
             signal.subscribe(self, self._session_changed)
@@ -60,16 +61,25 @@ class PipelinesScreen(MlxScreen):
             self.action_refresh()
 
     def action_refresh(self) -> None:
+        # Importing the pipeline modules can take seconds: a spinner instead of a blank pane.
+        self.query_one("#pipelines", OptionList).loading = True
         self.background(self.services.pipeline_listing, done=self._listed, group="pipelines")
+
+    def _refresh_ages(self) -> None:
+        """Keep "started 4s ago" true a minute later: redraw the labels from the same data."""
+        if self.pipelines and self.app.screen is self:
+            self._loaded(list(self.pipelines.values()))
 
     def on_background_error(self, error: BaseException | None) -> None:
         super().on_background_error(error)
+        self.query_one("#pipelines", OptionList).loading = False
         if not self.pipelines:
             from tui.screens.base import describe_error
 
             self.query_one("#pipeline-info", Static).update(describe_error(error))
 
     def _listed(self, listing: tuple[list[PipelineInfo], list[str]]) -> None:
+        self.query_one("#pipelines", OptionList).loading = False
         pipelines, warnings = listing
         for warning in warnings:  # modules that could not be read or imported, once each
             if warning not in self.warned:
