@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app, settle
+from conftest import make_app, settle, until
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from store.errors import MlxError
@@ -49,11 +50,13 @@ async def test_export_writes_the_bytes_and_lineage_opens(services: Services) -> 
         await pilot.press("e")
         await settle(pilot, app)
         assert isinstance(app.screen, ExportModal)
-        assert app.screen.query_one(Input).value == "export/metrics-v2"
+        assert app.screen.query_one(Input).value == "~/mlx-exports/metrics-v2"  # not the repo
         await pilot.press("enter")
         await settle(pilot, app)
-        out = services.project.root / "export" / "metrics-v2"
+        out = Path.home() / "mlx-exports" / "metrics-v2"
+        await until(pilot, out.exists)
         assert json.loads(out.read_text()) == {"accuracy": 0.95}
+        assert not (services.project.root / "export").exists()
         await pilot.press("o")
         await settle(pilot, app)
         assert isinstance(app.screen, LineageScreen)

@@ -128,14 +128,14 @@ class ArtifactsScreen(MlxScreen):
         if record is None:
             return
         label = f"{record['name']}:{record['version']}"
-        default = f"export/{record['name']}-v{record['version']}"
+        default = f"~/mlx-exports/{record['name']}-v{record['version']}"  # outside the repo
         self.app.push_screen(ExportModal(label, default), lambda dest: self._export(record, dest))
 
     def _export(self, record: dict[str, Any], dest: str | None) -> None:
         if not dest:
             return
-        path = Path(dest)
-        if not path.is_absolute():
-            path = self.services.project.root / path
+        path = Path(dest).expanduser()
+        if not path.is_absolute():  # relative to the directory mlx was started in
+            path = Path.cwd() / path
         self.background(self.services.export, record, path, group="export",
                         done=lambda out: self.notify(f"exported to {out}", timeout=4))  # fmt: skip
