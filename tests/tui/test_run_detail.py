@@ -116,6 +116,9 @@ async def test_log_search_jumps_between_matches(services: Services) -> None:
         await pilot.press("slash", *"load_data", "enter")
         box = screen.query_one("#log-search")
         assert box.border_title == "match 1/3: line 1"
+        log = screen.query_one(Log)
+        styled = [s for s in log.render_line(0) if "load_data" in s.text]
+        assert styled and styled[0].style is not None and styled[0].style.reverse  # highlighted
         await pilot.press("enter")
         assert box.border_title == "match 2/3: line 2"
         await pilot.press("escape")

@@ -9,8 +9,10 @@ tails the step's live log file from the last offset read.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,7 +26,19 @@ from tui.screens.base import MlxScreen
 from tui.screens.pick_run import PickRunModal
 from tui.widgets.dag_list import DagList
 
-__all__ = ["RunDetailScreen"]
+__all__ = ["NeedleHighlighter", "RunDetailScreen"]
+
+
+class NeedleHighlighter(Highlighter):
+    """Highlights every case-insensitive occurrence of one search string."""
+
+    def __init__(self, needle: str) -> None:
+        self.needle = needle
+
+    def highlight(self, text: Text) -> None:
+        if self.needle:
+            pattern = re.escape(self.needle)
+            text.highlight_regex(re.compile(pattern, re.IGNORECASE), "reverse bold yellow")
 
 
 class RunDetailScreen(MlxScreen):
@@ -215,7 +229,16 @@ class RunDetailScreen(MlxScreen):
             self._needle = needle
             self._matches = [i for i, line in enumerate(self._log_lines) if needle in line.lower()]
             self._match = -1
+            self._highlight(needle)
         self.action_next_match(1)
+
+    def _highlight(self, needle: str) -> None:
+        """Every occurrence of ``needle`` in the log shown reversed (the Log's highlighter)."""
+        log = self.query_one(Log)
+        log.highlighter = NeedleHighlighter(needle)
+        log.highlight = bool(needle)
+        log._render_line_cache.clear()  # cached strips were drawn without the highlight
+        log.refresh()
 
     def action_next_match(self, step: int) -> None:
         box = self.query_one("#log-search", Input)
