@@ -59,6 +59,7 @@ class PromoteModal(MlxModal):
         self.preview: Any = None
         self.target: tuple[str, str, str | None] | None = None  # (mode, branch, existing)
         self._busy = False
+        self._wanted = False  # y was pressed while the preview was loading
 
     def compose(self) -> ComposeResult:
         names = STAGES + sorted(s for s in self.stages if s not in STAGES)
@@ -132,6 +133,9 @@ class PromoteModal(MlxModal):
         self.query_one("#promote", Button).disabled = refused is not None
         if refused is not None:
             self.query_one("#promote-status", Static).update(Text(refused, style="bold red"))
+        if self._wanted:
+            self._wanted = False
+            self.action_promote()
 
     def _facts(self, preview: Any) -> RenderableType:
         """Gates, then the candidate's metrics next to the current holder's."""
@@ -226,7 +230,11 @@ class PromoteModal(MlxModal):
         if self.result is not None:
             self.dismiss(self.result)
             return
-        if self._busy or self.preview is None:
+        if self._busy:
+            return
+        if self.preview is None:  # promote as soon as the preview for these choices is in
+            self._wanted = True
+            self._show_status(Text("waiting for the preview…", style="italic"))
             return
         refused = self._refusal_text(self.preview)
         if refused is not None:
