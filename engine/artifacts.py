@@ -10,17 +10,16 @@ step inside another pipeline wires that step to the stored version (nothing is c
 from __future__ import annotations
 
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from store.errors import MaterializerError, ValidationError
 from store.records import ArtifactVersionRecord, DvcPointer
+from store.scratch import make_temp_dir
 
 if TYPE_CHECKING:
     from store.project import Project
@@ -113,7 +112,7 @@ def load_artifact_value(
     if not pointer.is_dir:
         path = project.artifacts.cache_file(pointer, remote=remote)
         return load_value(path, cls, record["type"])
-    tmp = Path(tempfile.mkdtemp(prefix="mlx-load-"))
+    tmp = make_temp_dir("mlx-load-")
     try:
         path = project.artifacts.checkout(pointer, tmp / "data", remote=remote)
         return load_value(path, cls, record["type"])
@@ -136,7 +135,7 @@ def store_value(
     """Materialize ``data`` into the DVC cache and return an artifact-version draft."""
     from engine.materializers import materializer_name, save_value, type_name
 
-    tmp = Path(tempfile.mkdtemp(prefix="mlx-save-"))
+    tmp = make_temp_dir("mlx-save-")
     try:
         try:
             cls, meta = save_value(data, tmp / "data", materializer)

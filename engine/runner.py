@@ -35,6 +35,7 @@ from store.paths import journal_dir, live_log_dir
 from store.project import Project
 from store.recorder import commit_run, fold_crashed_runs
 from store.records import ArtifactRef, CodeRef, ErrorInfo, ModelRef, RunRecord, StepRecord
+from store.scratch import sweep as sweep_scratch
 
 __all__ = ["PipelineDefinition", "RunCancelled", "RunDriver", "run_pipeline"]
 
@@ -103,6 +104,7 @@ def run_pipeline(
             in ``config``; no model version is made and no stage is set.
     """
     fold_crashed_runs(project.runs)
+    sweep_scratch()  # temp dirs of killed runs
     stack_name = stack or project.active_stack_name()
     stack_config = project.load_stack(stack_name)
     spec = pipeline.compile(parameters)

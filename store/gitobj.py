@@ -5,10 +5,15 @@ in-process while loose, else through one long-lived ``git cat-file --batch`` pro
 move only by compare-and-swap (``git update-ref REF NEW OLD``). Everything else is a short
 ``git`` subprocess. This keeps GitPython's import (~0.1 s) off every hot path and avoids
 ``IndexFile.from_tree``, which moves the user's ``.git/index`` aside.
+
+The ``cat-file`` process and its pipes are closed deterministically: by :meth:`Git.close` (also
+``with Git(...)`` and ``Project.close()``), when the object is collected, and at interpreter
+exit for any instance still open.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
@@ -16,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +37,13 @@ MODE_DIR = "40000"
 IDENT_NAME = "mlx"
 IDENT_EMAIL = "mlx@localhost"
 _FEW_LOOSE = 64  # read_blobs tries loose files first up to this many (bulk reads: cat-file)
+_OPEN: weakref.WeakSet[Git] = weakref.WeakSet()  # instances that may hold a cat-file process
+
+
+@atexit.register
+def _close_all() -> None:
+    for git in list(_OPEN):
+        git.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +81,7 @@ class Git:
         self._batch: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._trees: dict[str, list[TreeEntry]] = {}  # objects are immutable: safe to cache
+        _OPEN.add(self)
         self._author: str | None = None
 
     # -- subprocess ------------------------------------------------------------------------
@@ -172,31 +186,28 @@ class Git:
             shas = [sha for sha in shas if sha not in out]
         if not shas:
             return out
-        proc = subprocess.Popen(
+        with subprocess.Popen(
             ["git", "cat-file", "--batch"],
             cwd=self.cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_env(),
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        stdin = proc.stdin
+        ) as proc:  # closes both pipes and waits, also on an exception
+            assert proc.stdin is not None and proc.stdout is not None
+            stdin = proc.stdin
 
-        def feed() -> None:
-            try:
-                stdin.write("".join(f"{s}\n" for s in shas).encode())
-            finally:
-                stdin.close()
+            def feed() -> None:
+                with contextlib.suppress(BrokenPipeError), stdin:
+                    stdin.write("".join(f"{s}\n" for s in shas).encode())
 
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
-        for _ in shas:
-            header = proc.stdout.readline().decode().split()
-            if len(header) != 3:
-                continue
-            out[header[0]] = proc.stdout.read(int(header[2]) + 1)[:-1]
-        writer.join()
-        proc.wait()
+            writer = threading.Thread(target=feed, daemon=True)
+            writer.start()
+            for _ in shas:
+                header = proc.stdout.readline().decode().split()
+                if len(header) != 3:
+                    continue
+                out[header[0]] = proc.stdout.read(int(header[2]) + 1)[:-1]
+            writer.join()
         return out
 
     def _read_loose(self, sha: str) -> tuple[str, bytes] | None:
@@ -223,13 +234,27 @@ class Git:
         return self._batch
 
     def close(self) -> None:
-        if self._batch is not None and self._batch.poll() is None:
-            assert self._batch.stdin is not None
-            self._batch.stdin.close()
-            self._batch.wait()
-        self._batch = None
+        """End the ``cat-file`` process and close its pipes (the object stays usable)."""
+        proc, self._batch = self._batch, None
+        if proc is None:
+            return
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):  # e.g. a broken pipe when git died
+                    pipe.close()
+        try:
+            proc.wait(timeout=10)  # it exits on EOF of stdin
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
-    def __del__(self) -> None:  # best effort; the process would exit with us anyway
+    def __enter__(self) -> Git:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
         with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
 

@@ -158,6 +158,14 @@ class Index:
             db = self._connect()
         return db
 
+    def close(self) -> None:
+        """Close the database connection (the next query opens it again)."""
+        db, self._db = self._db, None
+        self._synced_tip = None
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+
     def rebuild(self, reason: str) -> None:
         """Delete the index file (it is derived) so the next query rebuilds it; warn once."""
         if self._db is not None:

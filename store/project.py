@@ -94,6 +94,22 @@ class Project:
     def name(self) -> str:
         return self.config.project.name
 
+    def close(self) -> None:
+        """Release what this project holds open (git's ``cat-file`` process, the index file).
+
+        The project stays usable: both reopen on next use. ``with Project(root) as p:`` calls it.
+        """
+        if "git" in self.__dict__:
+            self.git.close()
+        if "index" in self.__dict__:
+            self.index.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @cached_property
     def git(self) -> Git:
         try:

@@ -23,13 +23,13 @@ import math
 import os
 import shutil
 import stat
-import tempfile
 import types
 import typing
 from pathlib import Path
 from typing import Any
 
 from engine.materializers.base import BaseMaterializer, type_name
+from store.scratch import make_temp_dir
 
 __all__ = [
     "BytesMaterializer",
@@ -246,7 +246,7 @@ class PathMaterializer(BaseMaterializer):
         entries = list(path.iterdir())
         if len(entries) != 1:
             raise ValueError(f"expected exactly one entry in {path}, found {len(entries)}")
-        copy = Path(tempfile.mkdtemp(prefix="mlx-path-")) / entries[0].name
+        copy = make_temp_dir("mlx-path-") / entries[0].name  # removed at exit
         _copy(entries[0], copy)
         _make_writable(copy)
         return data_type(copy)

@@ -9,16 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, mlx_cli
+from tests.support import build_once, git, mlx_cli
 
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> Path:
-    """The iris demo, set up once by `mlx demo` (read-only: copy it with `demo_copy`)."""
-    root = tmp_path_factory.mktemp("demo") / "iris"
-    proc = mlx_cli(root.parent, "demo", str(root), timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return root
+    """The iris demo, set up once per session by `mlx demo`, shared by the xdist workers.
+
+    Read-only: copy it with `demo_copy` to change anything.
+    """
+
+    def build(base: Path) -> None:
+        proc = mlx_cli(base, "demo", str(base / "iris"))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    return build_once(tmp_path_factory, "demo", build) / "iris"
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _helpers import (
+from _helpers import copy_project, step_by_name
+
+from tests.support import (
     CRASHING_PIPELINE,
-    copy_project,
     mlx_cli,
     mlx_json,
     mlx_ok,
     mlx_run_json,
-    step_by_name,
     tree_digest,
     write_pipeline,
 )

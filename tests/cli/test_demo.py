@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from tests.conftest import git, mlx_cli
+from tests.support import git, mlx_cli
 
 
 def _runs(root: Path) -> list[dict]:

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from _helpers import mlx_cli, mlx_ok, runs_tip
+
+from tests.support import mlx_cli, mlx_ok, runs_tip
 
 REPO = Path(__file__).resolve().parents[2]
 COMMANDS = ("init", "run", "pipelines", "runs", "artifacts", "stack", "gc")

@@ -6,7 +6,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from _helpers import git, mlx_cli, mlx_ok, tree_digest
+from tests.support import git, mlx_cli, mlx_ok, tree_digest
 
 
 def test_init_creates_git_repo_dvc_config_stack_models_and_pipelines(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from _helpers import commit_all, git, mlx_cli, mlx_ok, mlx_run_json, write_pipeline
+
+from tests.support import commit_all, git, mlx_cli, mlx_ok, mlx_run_json, write_pipeline
 
 MODEL_PIPELINE = """
 from typing import Annotated

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import git, mlx_cli
+from tests.support import git, mlx_cli
 
 
 def test_model_list_shows_stage_holders(demo: Path) -> None:

@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from _helpers import (
+from _helpers import step_by_name
+
+from tests.support import (
     FAILING_PIPELINE,
     assert_fsck_clean,
     commit_all,
@@ -17,7 +19,6 @@ from _helpers import (
     mlx_ok,
     mlx_run_json,
     runs_tip,
-    step_by_name,
     write_pipeline,
 )
 

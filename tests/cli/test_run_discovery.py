@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _helpers import mlx_cli, mlx_ok, write_pipeline
+from tests.support import mlx_cli, mlx_ok, write_pipeline
 
 SLOW = """
 import time

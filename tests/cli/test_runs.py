@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _helpers import (
+from _helpers import copy_project, step_by_name
+
+from tests.support import (
     CRASHING_PIPELINE,
     FAILING_PIPELINE,
-    copy_project,
     mlx_cli,
+    mlx_env,
     mlx_json,
     mlx_ok,
     mlx_run_json,
-    step_by_name,
+    wait_until,
     write_pipeline,
 )
 
@@ -204,7 +204,7 @@ def ready() -> Annotated[int, "ready_value"]:
 @step
 def wait_for_go(ready_value: int) -> Annotated[int, "went"]:
     go = Path(os.environ["MLX_TEST_GO"])
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a hang guard: the test writes the file
     while not go.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     return ready_value
@@ -224,19 +224,17 @@ def waiting() -> None:
 def test_a_live_run_is_listed_and_shown_as_running(project_dir: Path) -> None:
     write_pipeline(project_dir, "waiting", WAITING_PIPELINE)
     go = project_dir.parent / "go"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-           "MLX_TEST_GO": str(go)}  # fmt: skip
+    env = mlx_env({"MLX_TEST_GO": str(go)})
     proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "run", "waiting", "--headless"],
                             cwd=project_dir, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        live: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
+
+        def one_step_done() -> list[dict[str, Any]]:
             live = mlx_json(project_dir, "runs", "list", "--status", "running", "--json")
-            if live and live[0]["steps_done"] == 1:
-                break
-            time.sleep(0.1)
+            return live if live and live[0]["steps_done"] == 1 else []
+
+        live = wait_until(one_step_done)
         assert len(live) == 1 and live[0]["pipeline"] == "waiting"
         assert live[0]["finished_at"] is None
         shown = mlx_ok(project_dir, "runs", "show", live[0]["id"][:8]).stdout

@@ -1,7 +1,6 @@
 """Helpers of the engine tests: run a pipeline in-process, inspect the ref, the DVC cache, git.
 
-The plain helpers of ``tests/conftest.py`` (``git``, ``commit_all``, ``mlx_cli``) are re-exported
-from here.
+The helpers every package shares are in ``tests/support.py``.
 """
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -19,7 +17,6 @@ from typing import Any
 from engine.pipeline import Pipeline
 from store.project import Project
 from store.records import RunRecord
-from tests.conftest import commit_all, git, mlx_cli  # noqa: F401  (re-exported)
 
 
 def run(project: Project, pipe: Pipeline, enable_cache: bool | None = None,
@@ -51,39 +48,8 @@ def write_module(project_dir: Path, name: str, source: str) -> ModuleType:
     return importlib.import_module(name)
 
 
-def write_pipeline_file(project_dir: Path, name: str, source: str) -> Path:
-    """Write ``pipelines/<name>.py`` for the CLI to discover."""
-    path = project_dir / "pipelines" / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return path
-
-
-def fsck_problems(repo: Path) -> list[str]:
-    """Lines of ``git fsck --strict`` that are errors (dangling objects are fine)."""
-    proc = subprocess.run(
-        ["git", "fsck", "--strict", "--no-progress"], cwd=repo, capture_output=True, text=True
-    )
-    lines = (proc.stdout + proc.stderr).splitlines()
-    bad = [ln for ln in lines if ln.startswith(("error", "warning", "missing", "broken", "bad"))]
-    if proc.returncode != 0:
-        bad.append(f"exit code {proc.returncode}")
-    return bad
-
-
-def cache_objects(project_dir: Path) -> dict[str, Path]:
-    """``md5 -> path`` of every object in the project's DVC cache."""
-    base = project_dir / ".dvc" / "cache" / "files" / "md5"
-    return {p.parent.name + p.name: p for p in base.glob("*/*")} if base.is_dir() else {}
-
-
 def artifact_records(project: Project, name: str) -> list[dict[str, Any]]:
     return project.index.artifact_versions(name)
-
-
-def ref_paths(project: Project) -> list[str]:
-    if project.runs.tip() is None:
-        return []
-    return [p for p, _ in project.git.ls_tree(project.runs.tip() or "")]
 
 
 def read_run(project: Project, run_id: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from _engine_helpers import cache_objects, run, statuses
+from _engine_helpers import run, statuses
 from _engine_helpers import step as step_of
 
 from engine import (
@@ -30,6 +30,7 @@ from engine.materializers import materializer_name
 from store.errors import NotFoundError, ValidationError
 from store.project import Project
 from store.records import DvcPointer
+from tests.support import cache_objects
 
 
 # -- one-line steps -------------------------------------------------------------------------

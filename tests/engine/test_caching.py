@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from _engine_helpers import artifact_records, cache_objects, run, statuses, write_module
+from _engine_helpers import artifact_records, run, statuses, write_module
 from _engine_helpers import step as step_of
 
 from engine import CachePolicy, pipeline, step
 from store.project import Project
+from tests.support import cache_objects
 
 
 @step

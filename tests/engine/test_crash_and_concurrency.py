@@ -1,5 +1,6 @@
 """A killed run becomes a `crashed` record whose finished steps a rerun takes from the cache;
-several processes running pipelines in one repository never collide on the runs ref."""
+several processes running pipelines in one repository never collide on the runs ref; temp
+directories go on every exit path, those of a killed run at the next run."""
 
 from __future__ import annotations
 
@@ -9,42 +10,23 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _engine_helpers import fsck_problems, mlx_cli, read_run, write_pipeline_file
+from _engine_helpers import read_run
 
 from store.paths import journal_dir
 from store.project import Project
-
-REPO = Path(__file__).resolve().parents[2]
-
-CRASHY = """
-import os
-import time
-from typing import Annotated
-
-from engine import pipeline, step
-
-
-@step
-def first() -> Annotated[int, "first_out"]:
-    return 7
-
-
-@step
-def second(value: int) -> Annotated[int, "second_out"]:
-    if os.environ.get("MLX_TEST_HANG"):
-        time.sleep(300)
-    return value + 1
-
-
-@pipeline
-def crashy() -> None:
-    second(first())
-"""
+from tests.support import (
+    CRASHING_PIPELINE,
+    FAILING_PIPELINE,
+    fsck_problems,
+    mlx_cli,
+    mlx_env,
+    wait_until,
+    write_pipeline,
+)
 
 FANOUT = """
 from typing import Annotated
@@ -88,30 +70,27 @@ def _journal_events(directory: Path) -> list[tuple[str, dict[str, Any]]]:
     return events
 
 
-def _wait_for_finished_step(directory: Path, step: str, proc: subprocess.Popen[bytes]) -> str:
-    """Poll the journal until ``step`` finished; return the run id (guarded by a deadline)."""
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        for run_id, event in _journal_events(directory):
-            record = event.get("step") or {}
-            if record.get("name") == step and record.get("status") == "completed":
-                return run_id
-        assert proc.poll() is None, "the pipeline process exited before it could be killed"
-        time.sleep(0.05)
-    raise AssertionError(f"step {step!r} never finished in the journal")
+def _finished_step(directory: Path, step: str, proc: subprocess.Popen[bytes]) -> str | None:
+    """The run id once the journal shows ``step`` completed (None: not yet)."""
+    for run_id, event in _journal_events(directory):
+        record = event.get("step") or {}
+        if record.get("name") == step and record.get("status") == "completed":
+            return run_id
+    assert proc.poll() is None, "the pipeline process exited before it could be killed"
+    return None
 
 
 def test_killed_run_is_listed_as_crashed_and_a_rerun_resumes_from_the_cache(
     project_dir: Path,
 ) -> None:
-    write_pipeline_file(project_dir, "crashy", CRASHY)
+    write_pipeline(project_dir, "crash", CRASHING_PIPELINE)
     journals = journal_dir(Project(project_dir).git.common_dir)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "MLX_TEST_HANG": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "run", "crashy", "--headless"],
+    env = mlx_env({"MLX_TEST_HANG": "1"})
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "run", "crash", "--headless"],
                             cwd=project_dir, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        run_id = _wait_for_finished_step(journals, "first", proc)
+        run_id = wait_until(lambda: _finished_step(journals, "make", proc))
         listed = mlx_cli(project_dir, "runs", "list", "--json")
         assert [(r["id"], r["status"]) for r in json.loads(listed.stdout)] == [(run_id, "running")]
     finally:
@@ -125,20 +104,20 @@ def test_killed_run_is_listed_as_crashed_and_a_rerun_resumes_from_the_cache(
     assert [(r["id"], r["status"]) for r in rows] == [(run_id, "crashed")]
     crashed = read_run(Project(project_dir), run_id)
     steps = {s["name"]: s for s in crashed["steps"]}
-    assert steps["first"]["status"] == "completed"
-    assert steps["second"]["status"] == "failed" and steps["second"]["error"]["type"] == "Crashed"
+    assert steps["make"]["status"] == "completed"
+    assert steps["die"]["status"] == "failed" and steps["die"]["error"]["type"] == "Crashed"
     assert crashed["error"]["type"] == "Crashed"
     assert list(journals.glob("*.jsonl")) == []
 
-    rerun = mlx_cli(project_dir, "run", "crashy", "--headless", "--json")
+    rerun = mlx_cli(project_dir, "run", "crash", "-p", "really=false", "--headless", "--json")
 
     assert rerun.returncode == 0, rerun.stderr
     data = json.loads(rerun.stdout)
     by_name = {s["name"]: s for s in data["steps"]}
-    assert by_name["first"]["status"] == "cached"
-    assert by_name["first"]["cached_from"] == run_id
-    assert by_name["first"]["outputs"] == {"first_out": "first_out:1"}
-    assert by_name["second"]["status"] == "completed"
+    assert by_name["make"]["status"] == "cached"
+    assert by_name["make"]["cached_from"] == run_id
+    assert by_name["make"]["outputs"] == {"made": "made:1"}
+    assert by_name["die"]["status"] == "completed"
     assert data["status"] == "completed"
     assert fsck_problems(project_dir) == []
 
@@ -146,7 +125,7 @@ def test_killed_run_is_listed_as_crashed_and_a_rerun_resumes_from_the_cache(
 def test_four_processes_running_at_once_record_four_runs_with_unique_versions(
     project_dir: Path,
 ) -> None:
-    write_pipeline_file(project_dir, "fanout", FANOUT)
+    write_pipeline(project_dir, "fanout", FANOUT)
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(
@@ -245,3 +224,26 @@ def test_dead_journal_folded_by_two_processes_records_its_artifacts_once(
     fold_crashed_runs(Project(project_dir).runs)
 
     assert [v["id"] for v in project.index.artifact_versions("first_out")] == [art_id]
+
+
+def test_temp_dirs_go_on_every_exit_and_a_killed_runs_go_at_the_next_run(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    write_pipeline(project_dir, "crash", CRASHING_PIPELINE)
+    write_pipeline(project_dir, "boom", FAILING_PIPELINE)
+    env = {"TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    scratch = tmp_path / "tmp" / f"mlx-{os.getuid()}"
+
+    failed = mlx_cli(project_dir, "run", "boom", "--headless", env=env)
+    assert failed.returncode == 1, failed.stderr
+    assert list(scratch.iterdir()) == []  # a failed run cleans up after itself
+
+    killed = mlx_cli(project_dir, "run", "crash", "--headless", env=env)
+    assert killed.returncode == -9
+    left = list(scratch.iterdir())
+    assert len(left) == 1 and left[0].name.split("-")[0].isdigit()  # <pid>-<random>
+
+    rerun = mlx_cli(project_dir, "run", "crash", "-p", "really=false", "--headless", env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert list(scratch.iterdir()) == []

@@ -7,23 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from _engine_helpers import (
-    fsck_problems,
-    mlx_cli,
-    read_run,
-    ref_paths,
-    run,
-    statuses,
-)
-from _engine_helpers import (
-    step as step_of,
-)
+from _engine_helpers import read_run, run, statuses
+from _engine_helpers import step as step_of
 
 from engine import Client, pipeline, step
 from engine.runner import run_pipeline
 from store.errors import ValidationError
 from store.paths import journal_dir
 from store.project import Project
+from tests.support import fsck_problems, mlx_cli, ref_paths
 
 CALLS: list[Any] = []
 
@@ -172,7 +164,7 @@ def test_cli_rejects_unknown_parameter_with_did_you_mean_and_records_nothing(
 
     assert proc.returncode == 2, proc.stderr
     assert "did you mean 'factor'" in proc.stderr
-    assert ref_paths(Project(project_dir)) == []
+    assert ref_paths(project_dir) == []
 
 
 @step
@@ -208,7 +200,7 @@ def test_output_no_materializer_can_store_fails_the_step_naming_step_and_output(
     assert f"step {bad_step.name!r} output {output!r}" in error.message
     assert step_of(record, bad_step.name).outputs == {}
     assert read_run(project, record.id)["status"] == "failed"
-    assert not any(p.startswith(f"artifacts/{output}/") for p in ref_paths(project))
+    assert not any(p.startswith(f"artifacts/{output}/") for p in ref_paths(project.root))
     assert fsck_problems(project.root) == []
     leftovers = [p for p in (project.root / ".dvc" / "cache").rglob("*") if ".tmp" in p.name]
     assert leftovers == []

@@ -12,23 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import pytest
-from _engine_helpers import (
-    cache_objects,
-    commit_all,
-    fsck_problems,
-    git,
-    mlx_cli,
-    read_run,
-    run,
-    statuses,
-)
-from _engine_helpers import (
-    step as step_of,
-)
+from _engine_helpers import read_run, run, statuses
+from _engine_helpers import step as step_of
 
 from engine import Client, pipeline, step
 from store.project import Project
 from store.records import DvcPointer
+from tests.support import cache_objects, commit_all, fsck_problems, git, mlx_cli
 
 
 @step

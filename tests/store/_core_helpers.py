@@ -1,20 +1,17 @@
 """Helpers of the core store tests (runs ref, index, config, layers): records without DVC.
 
-The plain helpers of ``tests/conftest.py`` are re-exported from here.
+The helpers every package shares are in ``tests/support.py``.
 """
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from store.recorder import CommittedRun, commit_run
 from store.records import ArtifactRef, RunRecord, RunStatus, StepRecord
 from store.runs_ref import RunsRef
-from tests.conftest import commit_all, git, mlx_cli  # noqa: F401  (re-exported)
 
 
 def fake_pointer(seed: str = "x") -> dict[str, Any]:
@@ -62,23 +59,3 @@ def add_run(
         steps=[step],
     )
     return commit_run(runs, run, drafts)
-
-
-def assert_fsck_clean(repo: Path) -> None:
-    """``git fsck --strict`` exits 0 and reports no error (dangling objects are fine)."""
-    proc = subprocess.run(
-        ["git", "fsck", "--strict", "--no-progress"], cwd=repo, capture_output=True, text=True
-    )
-    bad = [
-        line
-        for line in (proc.stdout + proc.stderr).splitlines()
-        if line.split(" ")[0].rstrip(":") in ("error", "warning", "missing", "broken", "bad")
-        or line.startswith(("error", "warning", "missing", "broken", "bad"))
-    ]
-    assert proc.returncode == 0 and not bad, f"git fsck --strict:\n{proc.stdout}\n{proc.stderr}"
-
-
-def ref_paths(repo: Path, ref: str = "refs/mlx/runs") -> list[str]:
-    """Every path in the tree at the tip of ``ref``."""
-    out = git(repo, "ls-tree", "-r", "--name-only", ref)
-    return [line for line in out.splitlines() if line]

@@ -8,10 +8,7 @@ origin). Its DVC remote URL is relative (``../../dvc-remote``), so every clone m
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -26,13 +23,7 @@ import pytest
 from store.project import Project
 from store.recorder import CommittedRun, commit_run
 from store.records import ArtifactRef, CodeRef, ModelRef, RunRecord, StepRecord
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_COMMITTER_NAME": "Test Author",
-    "GIT_COMMITTER_EMAIL": "author@example.com",
-}
+from tests.support import git, isolate, isolated_environ, prepare_home, sh
 
 IRIS_TOML = """\
 # The iris classifier: which version serves where.
@@ -55,36 +46,10 @@ f1 = "> 0.5"
 """
 
 
-def env_for(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_"))}
-    env.update(IDENTITY, HOME=str(home), GIT_CONFIG_NOSYSTEM="1", DVC_NO_ANALYTICS="1")
-    return env
-
-
-def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """Point HOME at ``home``, ignore system git config, fix the git identity."""
-    home.mkdir(parents=True, exist_ok=True)
-    for key in [k for k in os.environ if k.startswith(("GIT_", "DVC_"))]:
-        monkeypatch.delenv(key)
-    for key, value in env_for(home).items():
-        monkeypatch.setenv(key, value)
-
-
-def sh(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if check:
-        assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def git(cwd: Path, *args: str) -> str:
-    return sh(cwd, "git", *args).strip()
-
-
 def build_template(base: Path) -> Path:
     """Create ``base/{origin.git,dvc-remote,work}``; return ``base``."""
-    env = env_for(base / "home")
-    (base / "home").mkdir(parents=True)
+    prepare_home(base / "home")
+    env = isolated_environ(base / "home")
     (base / "dvc-remote").mkdir()
     sh(base, "git", "init", "-q", "--bare", "-b", "main", "origin.git", env=env)
     work = base / "work"
@@ -218,13 +183,3 @@ def record_model_version(
         "dataset": f"rows {seed}".encode(),
     }
     return record_run(project, payloads, model=model, metrics=metrics)
-
-
-def worktree_state(repo: Path) -> tuple[str, str, str, str]:
-    """HEAD, current branch, ``git status --porcelain`` and a checksum of ``.git/index``.
-
-    Call ``git status`` once before the first snapshot so the index's stat data is fresh.
-    """
-    status = git(repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all")
-    index = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
-    return git(repo, "rev-parse", "HEAD"), git(repo, "symbolic-ref", "HEAD"), status, index

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _core_helpers import mlx_cli
 
 from store.config import ProjectConfig, StackConfig, load_toml_model
 from store.errors import ConfigError, NotFoundError
 from store.project import Project
+from tests.support import mlx_cli
 
 BAD = Path(__file__).resolve().parent / "bad_configs"
 

@@ -8,11 +8,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _core_helpers import add_run, git
+from _core_helpers import add_run
 
 from store.errors import NotFoundError, ValidationError
 from store.index import Index
 from store.project import Project
+from tests.support import git
 
 REF = "refs/mlx/runs"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _repo_helpers import IRIS_TOML, Sandbox, git
+from _repo_helpers import IRIS_TOML, Sandbox
 
 from store.errors import ConfigError, NotFoundError
 from store.models import (
@@ -21,6 +21,7 @@ from store.models import (
     resolve_stage,
 )
 from store.project import Project
+from tests.support import git
 
 
 @pytest.fixture

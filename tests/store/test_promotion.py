@@ -8,21 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from _repo_helpers import (
-    IRIS_TOML,
-    Sandbox,
-    git,
-    record_model_version,
-    record_run,
-    sh,
-    worktree_state,
-)
+from _repo_helpers import IRIS_TOML, Sandbox, record_model_version, record_run
 
 from store.errors import GateError, NotFoundError, PromotionError, ValidationError
 from store.project import Project
 from store.promotion import preview, promote, push_branch
 from store.promotion_check import CheckReport, check_promotions
 from store.sync import push
+from tests.support import git, sh, worktree_state
 
 
 @pytest.fixture

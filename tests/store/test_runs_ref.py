@@ -13,12 +13,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _core_helpers import add_run, assert_fsck_clean, commit_all, git, ref_paths
+from _core_helpers import add_run
 
 from store.gitobj import Git
 from store.project import Project
 from store.records import ArtifactVersionRecord, RunRecord, load_record
 from store.runs_ref import RunsRef, TipView
+from tests.support import assert_fsck_clean, commit_all, git, ref_paths
 
 REF = "refs/mlx/runs"
 REPO_ROOT = Path(__file__).resolve().parents[2]

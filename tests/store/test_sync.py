@@ -6,14 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from _repo_helpers import (
-    Sandbox,
-    git,
-    record_model_version,
-    record_run,
-    save_bytes,
-    sh,
-)
+from _repo_helpers import Sandbox, record_model_version, record_run, save_bytes
 
 import store.sync as sync_module
 from store.errors import RefConflictError
@@ -22,6 +15,7 @@ from store.project import Project
 from store.recorder import commit_run
 from store.records import DvcPointer, RunRecord
 from store.sync import SyncResult, pull, push
+from tests.support import git, sh
 
 
 def origin_tip(box: Sandbox) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import pydantic
 import pytest
-from _core_helpers import add_run, git, mlx_cli
+from _core_helpers import add_run
 from _repo_helpers import Sandbox
 
 from store.errors import ConfigError, InvalidRecordsError, MlxWarning, ValidationError
@@ -21,6 +21,7 @@ from store.paths import journal_dir
 from store.project import Project
 from store.records import DvcPointer, record_at
 from store.sync import pull
+from tests.support import git, mlx_cli
 
 BAD_NAMES = ["a\x00b", "..", "../x", "a/b", "a\\b", "", "x" * 101, ".git", "-x", "a.lock",
              "a..b", "tab\there", "new\nline"]  # fmt: skip

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from store.paths import journal_dir, live_log_dir
 from store.project import Project
 from store.recorder import commit_run
 from store.records import ArtifactRef, ErrorInfo, ModelRef, RunRecord, StepRecord
+from tests.support import git
 from tui.services import Services
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -36,34 +36,19 @@ RUN_E = "e4" + "0" * 30
 RUN_F = "d6" + "0" * 30
 LIVE = "f5" + "0" * 30
 
-# A pipeline whose one step sleeps: something to watch live and to cancel.
+# A pipeline whose one step waits for its go-file: something to watch live, then release (the
+# test writes the file) or cancel. Without ``go`` it waits until it is cancelled.
 SLOW = """
 import time
-from engine import pipeline, step
-
-
-@step
-def nap(seconds: float) -> int:
-    time.sleep(seconds)
-    return 1
-
-
-@pipeline
-def slow(seconds: float = 30.0) -> None:
-    nap(seconds=seconds)
-"""
-
-# A pipeline whose one step waits for a go-file: running for exactly as long as a test needs.
-GATED = """
-import time
 from pathlib import Path
+
 from engine import pipeline, step
 
 
 @step
-def nap(go: str) -> int:
-    print("waiting for", go, flush=True)
-    while not Path(go).exists():
+def nap(go: str = "") -> int:
+    print("waiting for", go or "cancellation", flush=True)
+    while not (go and Path(go).exists()):
         time.sleep(0.02)
     return 1
 
@@ -72,6 +57,7 @@ def nap(go: str) -> int:
 def slow(go: str = "") -> None:
     nap(go=go)
 """
+GATED = SLOW
 
 MODEL_TOML = """# The iris model.
 description = "iris classifier"
@@ -82,11 +68,6 @@ accuracy = ">= 0.8"
 [stages]
 production = 1
 """
-
-
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
-                          text=True).stdout  # fmt: skip
 
 
 class Recorder:
@@ -266,8 +247,8 @@ def tui_project(project: Project, tmp_path: Path) -> Project:
         '[orchestrator]\nflavor = "local_parallel"\nmax_workers = 4\n'
     )
     (root / "models" / "iris.toml").write_text(MODEL_TOML)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "project")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "project")
     blobs = tmp_path / "blobs"
     blobs.mkdir()
     populate(project, blobs)
@@ -336,23 +317,14 @@ async def settle(pilot: Any, app: Any, rounds: int = 40) -> None:
             await app.workers.wait_for_complete(busy)
 
 
-async def until(pilot: Any, check: Any, timeout: float = 60.0, step: float = 0.05) -> None:
-    """Let the app run until ``check()`` holds; the deadline only matters when it never does."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:
-        await pilot.pause(step)
-    assert check(), "condition not reached"
-
-
 def add_remotes(project: Project, base: Path) -> Path:
     """A bare git ``origin`` and a local DVC default remote (``--local``) for ``project``."""
+    import subprocess
     import sys
 
     origin = base / "origin.git"
-    _git(base, "init", "-q", "--bare", str(origin))
-    _git(project.root, "remote", "add", "origin", str(origin))
+    git(base, "init", "-q", "--bare", str(origin))
+    git(project.root, "remote", "add", "origin", str(origin))
     (base / "dvc-remote").mkdir()
     subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "--local", "-d", "store",
                     str(base / "dvc-remote")], cwd=project.root, check=True,

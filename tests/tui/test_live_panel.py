@@ -9,10 +9,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from conftest import NOW, make_app, settle, until
+from conftest import NOW, make_app, settle
 from rich.console import Console
 from textual.widgets import Log, Static
 
+from tests.support import pilot_wait
 from tui.services import Services
 from tui.widgets.run_monitor import RunMonitor, RunSession
 from tui.widgets.step_lanes import StepLanes, generations
@@ -73,13 +74,13 @@ async def test_lanes_and_log_tail_follow_a_launched_run(services: Services, tmp_
         monitor = app.screen.query_one(RunMonitor)
         log = monitor.query_one(Log)
         try:
-            await until(pilot, lambda: "waiting for the go-file" in "\n".join(log.lines))
+            await pilot_wait(pilot, lambda: "waiting for the go-file" in "\n".join(log.lines))
             _look_while_running(monitor, session)
         finally:
             go.write_text("go")
-        await until(pilot, lambda: session.finished)
+        await pilot_wait(pilot, lambda: session.finished)
         assert session.status == "completed", session.lines
-        await until(pilot, lambda: "✔ join" in _lanes_text(monitor))
+        await pilot_wait(pilot, lambda: "✔ join" in _lanes_text(monitor))
 
 
 def _look_while_running(monitor: RunMonitor, session: RunSession) -> None:

@@ -6,12 +6,12 @@ project's example pipeline (``factor: int = 2``), so they need the engine.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from conftest import SLOW, make_app, settle
 from textual.widgets import Input, Static
 
+from tests.support import pilot_wait
 from tui.screens.launch import LaunchModal
 from tui.screens.pipelines import PipelinesScreen
 from tui.screens.run_detail import RunDetailScreen
@@ -26,13 +26,6 @@ async def _pipelines(app, pilot) -> PipelinesScreen:  # type: ignore[no-untyped-
     screen = app.screen
     assert isinstance(screen, PipelinesScreen)
     return screen
-
-
-async def _wait(pilot, check, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:
-        await pilot.pause(0.1)
-    assert check()
 
 
 async def test_pipelines_are_listed_with_parameters(services: Services) -> None:
@@ -80,7 +73,7 @@ async def test_launched_pipeline_runs_to_completion(services: Services) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _pipelines(app, pilot)
         session = app.start_run("example", {"factor": "3"})
-        await _wait(pilot, lambda: session.finished)
+        await pilot_wait(pilot, lambda: session.finished)
         assert session.status == "completed", session.lines
         assert session.exit_code == 0 and session.run_id
         assert [s["status"] for s in session.steps.values()] == ["completed"] * 3
@@ -100,9 +93,11 @@ async def test_a_launched_run_can_be_cancelled(services: Services) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await _pipelines(app, pilot)
         session = app.start_run("slow", {})
-        await _wait(pilot, lambda: any(s["status"] == "running" for s in session.steps.values()))
+        await pilot_wait(
+            pilot, lambda: any(s["status"] == "running" for s in session.steps.values())
+        )
         await pilot.press("x")
-        await _wait(pilot, lambda: session.finished, timeout=20)
+        await pilot_wait(pilot, lambda: session.finished)
         assert session.status == "cancelled"
         assert session.proc is not None and session.proc.returncode is not None
     record = services.project.index.run_json(session.run_id)  # recorded as cancelled, not crashed
@@ -118,7 +113,7 @@ async def test_usage_errors_of_the_child_are_reported(services: Services) -> Non
         await _pipelines(app, pilot)
         app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
         session = app.start_run("nope", {})
-        await _wait(pilot, lambda: session.finished)
+        await pilot_wait(pilot, lambda: session.finished)
         assert session.exit_code == 2 and session.status == "failed"
         assert any("nope" in str(n) for n in notes)
 

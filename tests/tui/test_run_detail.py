@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from conftest import GATED, LIVE, RUN_A, RUN_B, RUN_C, make_app, settle
 from textual.widgets import DataTable, Log, OptionList, Static, TabbedContent
 
+from tests.support import DEADLINE, mlx_env, pilot_wait
 from tui.messages import LaunchPipeline, OpenLineage
 from tui.screens.compare import CompareScreen
 from tui.screens.lineage import LineageScreen
@@ -188,22 +187,20 @@ async def test_live_run_tails_its_log(services: Services, live_run: str) -> None
         path = services.live_log_path(LIVE, "extract")
         with open(path, "a") as fh:
             fh.write("row 1000\nrow 2000\n")
-        deadline = time.monotonic() + 5
-        while len(log.lines) < 3 and time.monotonic() < deadline:
-            await pilot.pause(0.1)
+        await pilot_wait(pilot, lambda: len(log.lines) >= 3)
         assert list(log.lines) == ["extracting rows", "row 1000", "row 2000"]
         assert screen.query_one(TabbedContent).active == "tab-log"
 
 
-async def test_a_run_started_elsewhere_is_followed_live_to_its_end(services: Services) -> None:
+async def test_a_run_started_elsewhere_is_followed_live_to_its_end(
+    services: Services, tmp_path: Path
+) -> None:
     root = services.project.root
     (root / "pipelines" / "slow.py").write_text(GATED)
-    go = root.parent / "go-file"
-    repo = str(Path(__file__).resolve().parents[2])
+    go = tmp_path / "go"  # the step waits for it: the run is live until the test says so
     child = subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "run", "slow", "--headless", "-p", f"go={go}"],
-        cwd=root, env={**os.environ, "PYTHONPATH": repo},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=mlx_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     app = make_app(services, poll=0.2)
     try:
@@ -214,21 +211,16 @@ async def test_a_run_started_elsewhere_is_followed_live_to_its_end(services: Ser
             def running() -> bool:
                 return any(r.pipeline == "slow" and r.status == "running" for r in table.rows)
 
-            deadline = time.monotonic() + 20
-            while not running() and time.monotonic() < deadline:
-                await pilot.pause(0.1)
-            assert running(), [(r.pipeline, r.status) for r in table.rows]
+            await pilot_wait(pilot, running)
             assert table.rows[0].pipeline == "slow"
             await pilot.press("home", "enter")
             await settle(pilot, app)
             screen = app.screen
             assert isinstance(screen, RunDetailScreen) and screen.live
             go.write_text("go")
-            deadline = time.monotonic() + 30
-            while screen.record.get("status") == "running" and time.monotonic() < deadline:
-                await pilot.pause(0.2)
+            await pilot_wait(pilot, lambda: screen.record.get("status") != "running")
             assert screen.record["status"] == "completed"
             assert screen.query_one(DagList).selected_step == "nap"
     finally:
         go.write_text("go")
-        child.wait(timeout=60)
+        assert child.wait(timeout=DEADLINE) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from conftest import LIVE, NOW, RUN_A, RUN_B, RUN_C, RUN_E, make_app, settle
@@ -10,6 +9,7 @@ from conftest import LIVE, NOW, RUN_A, RUN_B, RUN_C, RUN_E, make_app, settle
 from store.index import RunSummary
 from store.recorder import commit_run
 from store.records import RunRecord
+from tests.support import pilot_wait
 from tui.messages import CompareRuns, OpenRun
 from tui.screens.compare import CompareScreen
 from tui.screens.run_detail import RunDetailScreen
@@ -114,9 +114,7 @@ async def test_runs_recorded_elsewhere_appear_without_a_keypress(services: Servi
         record = RunRecord(id="d9" + "0" * 30, pipeline="etl", status="completed",
                            started_at=NOW - timedelta(minutes=1), finished_at=NOW)  # fmt: skip
         commit_run(services.project.runs, record, [])
-        deadline = time.monotonic() + 5
-        while len(_ids(app)) < 5 and time.monotonic() < deadline:
-            await pilot.pause(0.1)
+        await pilot_wait(pilot, lambda: len(_ids(app)) >= 5)
         assert _ids(app)[0] == record.id
         table = app.screen.query_one(RunsTable)
         assert table.current is not None and table.current.id == RUN_B  # cursor kept its row
