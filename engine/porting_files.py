@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from store.scaffold import STACK_LOCAL, ensure_git_dvc, write_new
+from store.scaffold import ensure_git_dvc, stack_local_text, write_new
 
 __all__ = ["python_files", "write_project_files", "yaml_files"]
 
@@ -35,7 +35,7 @@ def write_project_files(root: Path, pipeline_files: list[str]) -> tuple[list[str
     created = ensure_git_dvc(root)
     write_new(root / "mlx.toml", _config_text(root.name, _modules(root, pipeline_files)),
               created, root)  # fmt: skip
-    write_new(root / "stacks" / "local.toml", STACK_LOCAL, created, root)
+    write_new(root / "stacks" / "local.toml", stack_local_text(), created, root)
     models = _models(root)
     for name, info in sorted(models.items()):
         write_new(root / "models" / f"{name}.toml", _model_text(name, info), created, root)

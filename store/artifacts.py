@@ -2,7 +2,7 @@
 
 mlx keeps every artifact's bytes in the project's DVC cache (``<cache>/files/md5/xx/yyyy``, the
 layout DVC 3 uses) and records only a :class:`~store.records.DvcPointer` on the runs ref. This
-module is the one place that talks to DVC. It is shaped by three facts (research/dvc-git.md §1-3):
+module is the one place that talks to DVC. It is shaped by three facts:
 
 * ``dvc add`` writes ``.dvc`` files and ``.gitignore`` lines; we call dvc-data's ``build`` and
   ``transfer`` directly instead, so nothing is ever written to the work tree.

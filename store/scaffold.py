@@ -1,6 +1,8 @@
 """``mlx init``: turn a directory into an mlx project (git + DVC + config files).
 
-Idempotent: existing files are never overwritten, and a second run changes nothing. This and
+Idempotent: existing files are never overwritten, and a second run changes nothing. The TOML
+files are written with tomli-w (mlx owns their layout; later edits of files users also edit go
+through tomlkit). This and
 promotion commits are the only places mlx writes to the user's work tree.
 """
 
@@ -11,11 +13,19 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from store.errors import GitError, MlxError
 from store.project import CONFIG_FILE, find_root
 
-__all__ = ["InitResult", "ensure_git_dvc", "init_project", "write_new"]
+__all__ = [
+    "InitResult",
+    "config_text",
+    "ensure_git_dvc",
+    "init_project",
+    "stack_local_text",
+    "write_new",
+]
 
 EXAMPLE_PIPELINE = '''"""Example pipeline: `mlx run example -p factor=3`."""
 
@@ -45,29 +55,50 @@ def example(factor: int = 2) -> None:
     total(scale(load_numbers(), factor=factor))
 '''
 
-STACK_LOCAL = """# The default stack: steps run in this process; artifacts in the local DVC cache.
-description = "Run steps in-process; artifacts in the local DVC cache"
 
-[orchestrator]
-flavor = "local"
+def _toml(header: str, data: dict[str, Any]) -> str:
+    """A TOML file mlx creates: a comment header, then ``data`` written by tomli-w."""
+    import tomli_w
 
-[artifact_store]
-# DVC remote to push artifacts to (`dvc remote add -d NAME URL`); empty = DVC's default.
-remote = ""
-"""
+    comments = "".join(f"# {line}".rstrip() + "\n" for line in header.strip().splitlines())
+    return comments + tomli_w.dumps(data)
+
+
+def stack_local_text() -> str:
+    """``stacks/local.toml``: the default stack."""
+    return _toml(
+        """
+The default stack: steps run in this process; artifacts in the local DVC cache.
+artifact_store.remote: the DVC remote to push artifacts to (`dvc remote add -d NAME URL`);
+empty = DVC's default remote.
+""",
+        {
+            "description": "Run steps in-process; artifacts in the local DVC cache",
+            "orchestrator": {"flavor": "local"},
+            "artifact_store": {"remote": ""},
+        },
+    )
 
 
 def config_text(name: str) -> str:
-    return f"""# mlx project configuration: `mlx --help`, README of mlx-gitops
-[project]
-name = "{name}"
-default_stack = "local"
-# Modules or packages holding @pipeline functions (every module of a package is searched).
-pipelines = ["pipelines"]
-runs_ref = "refs/mlx/runs"
-# How `mlx model promote` lands a stage change: "pull-request" (a branch to review) or "direct".
-promotion = "pull-request"
-"""
+    """``mlx.toml`` of a new project called ``name``."""
+    return _toml(
+        """
+mlx project configuration: `mlx --help`, README of mlx-gitops.
+pipelines: modules or packages holding @pipeline functions (every module of a package is
+searched). promotion: how `mlx model promote` lands a stage change, "pull-request" (a branch
+to review) or "direct".
+""",
+        {
+            "project": {
+                "name": name,
+                "default_stack": "local",
+                "pipelines": ["pipelines"],
+                "runs_ref": "refs/mlx/runs",
+                "promotion": "pull-request",
+            }
+        },
+    )
 
 
 @dataclass
@@ -131,7 +162,7 @@ def init_project(directory: Path, name: str | None = None) -> InitResult:
     result = InitResult(root)
     result.created += ensure_git_dvc(root)
     write_new(root / CONFIG_FILE, config_text(name or root.name), result.created, root)
-    write_new(root / "stacks" / "local.toml", STACK_LOCAL, result.created, root)
+    write_new(root / "stacks" / "local.toml", stack_local_text(), result.created, root)
     write_new(root / "models" / "README.md",
                "# Models\n\nOne `<name>.toml` per model: description, `[gates]`, `[stages]`.\n",
                result.created, root)  # fmt: skip

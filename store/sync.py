@@ -1,4 +1,4 @@
-"""Sharing the runs ref and artifact bytes with a git remote (research/dvc-git.md §6).
+"""Sharing the runs ref and artifact bytes with a git remote.
 
 * Fetch with ``+refs/mlx/*:refs/remotes/<remote>/mlx/*`` (a tracking namespace, so a diverged
   local ref is never overwritten), then fast-forward or merge into the local ref by CAS.

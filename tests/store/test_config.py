@@ -135,3 +135,17 @@ def test_default_config_values_of_a_minimal_mlx_toml(tmp_path: Path) -> None:
     assert config.project.pipelines == ["pipelines"]
     assert config.project.runs_ref == "refs/mlx/runs"
     assert config.project.promotion == "pull-request"
+
+
+def test_init_writes_toml_that_reads_back_whatever_the_project_name(tmp_path: Path) -> None:
+    import tomllib
+
+    from store.scaffold import init_project
+
+    name = 'quote " backslash \\ and # hash'
+    root = init_project(tmp_path / "odd", name=name).root
+
+    assert tomllib.loads((root / "mlx.toml").read_text())["project"]["name"] == name
+    assert Project(root).config.project.name == name
+    stack = tomllib.loads((root / "stacks" / "local.toml").read_text())
+    assert stack["orchestrator"] == {"flavor": "local"}

@@ -210,3 +210,14 @@ def test_pointers_of_step_logs_are_pushed_too(box: Sandbox) -> None:
     commit_run(work.runs, run, [])
     assert push(work).objects_pushed == 1
     assert work.artifacts.in_remote(log)
+
+
+def test_remotes_are_read_with_their_urls_and_an_unknown_one_is_refused(box: Sandbox) -> None:
+    from store.errors import NotFoundError
+    from store.remotes import git_remotes, require_remote
+
+    assert git_remotes(box.work) == {"origin": str(box.origin)}
+    assert require_remote(box.work, "origin") == "origin"
+    assert require_remote(box.work, str(box.origin)) == str(box.origin)  # a path is fine
+    with pytest.raises(NotFoundError, match=r"unknown git remote 'orign'.*did you mean 'origin'"):
+        require_remote(box.work, "orign")

@@ -63,11 +63,13 @@ def report_moves(result: Any) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
+    from store.remotes import require_remote
     from store.sync import push
 
     project = _project()
+    remote = require_remote(project.root, args.remote)
     with progress_reporter() as progress:
-        result = push(project, remote=args.remote, allow_missing=args.allow_missing,
+        result = push(project, remote=remote, allow_missing=args.allow_missing,
                       progress=progress)  # fmt: skip
     ref = "pushed the runs ref" if result.pushed else "the runs ref was already there"
     print(f"{args.remote}: uploaded {result.objects_pushed} DVC object(s); {ref}")
@@ -80,11 +82,13 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    from store.remotes import require_remote
     from store.sync import pull
 
     project = _project()
+    remote = require_remote(project.root, args.remote)
     with progress_reporter() as progress:
-        result = pull(project, remote=args.remote, all_objects=args.all, progress=progress)
+        result = pull(project, remote=remote, all_objects=args.all, progress=progress)
     print(f"runs ref from {args.remote}: {result.action}"
           + (f"; fetched {result.objects_fetched} artifact object(s)" if args.all else
              "; artifacts are fetched from the DVC remote when first loaded"))  # fmt: skip

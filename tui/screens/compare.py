@@ -1,8 +1,8 @@
 """Two runs (or two model versions) side by side: run fields, parameters, metrics, outputs.
 
-Differences only is the default (the most requested comparison feature of MLflow users,
-research §4.1); ``d`` toggles it. Changed values are highlighted. The rows come from a loader
-in :mod:`tui.services`, so the same screen compares runs and model versions.
+Differences only is the default (the most requested comparison feature of MLflow users);
+``d`` toggles it. Changed values are highlighted. The rows come from a loader in
+:mod:`tui.services`, so the same screen compares runs and model versions.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Lineage of one artifact version: what produced it, upstream, and what consumed it.
 
 A ``Tree`` loaded lazily on expand (10k eager nodes cost 0.67 s; lineage graphs are DAGs with
-shared ancestors, research §3.4). Upstream alternates artifact -> producing step -> its inputs ->
+shared ancestors). Upstream alternates artifact -> producing step -> its inputs ->
 their producers; downstream alternates artifact -> consuming steps -> their outputs. A node
 already shown elsewhere is marked ``(seen)`` instead of expanded again. ``enter`` on a step opens
 its run.

@@ -121,7 +121,7 @@ class RunsScreen(MlxScreen):
     # -- filter ----------------------------------------------------------------------------
     def action_filter(self) -> None:
         box = self.query_one("#runs-filter", Input)
-        box.display = True  # first: a hidden widget refuses focus (research §3.10)
+        box.display = True  # first: a hidden widget refuses focus
         # Focus now, not via focus() (which defers): keys typed in the same burst as "/" are
         # already queued and must land in the box, not trigger the table's bindings.
         self.set_focus(box)

@@ -1,7 +1,7 @@
 """The runs list: a Line-API table that draws only the rows on screen.
 
-``DataTable`` measures every cell it is given and froze the UI for over 2 s at 10,000 rows
-(research/tui.md §3.2), so this widget is a ``ScrollView`` whose ``render_line`` formats the
+``DataTable`` measures every cell it is given and froze the UI for over 2 s at 10,000 rows,
+so this widget is a ``ScrollView`` whose ``render_line`` formats the
 visible rows on demand: the cost is O(viewport), whatever the number of runs. It keeps a sticky
 header (click a column to sort by it), a cursor that follows its run id across refreshes, and
 marks for comparing runs.
@@ -331,7 +331,7 @@ def forward_late_key(widget: Widget, event: events.Key) -> bool:
 
     A burst like ``/etl`` arrives as several key events that are routed to the focused widget
     when they are read; the ``/`` binding then moves focus to a filter box, but the letters
-    already sit in this widget's queue and would be lost (research §3.10). Re-post them.
+    already sit in this widget's queue and would be lost. Re-post them.
     """
     focused = widget.screen.focused
     if focused is None or focused is widget:  # not has_focus: that flag lags behind
