@@ -175,10 +175,15 @@ def ref_paths(repo: Path, ref: str = RUNS_REF) -> list[str]:
     return [line for line in git(repo, "ls-tree", "-r", "--name-only", ref).splitlines() if line]
 
 
+def dvc_objects(cache: Path) -> dict[str, Path]:
+    """``md5 -> path`` of every object in the DVC cache (or local remote) directory ``cache``."""
+    base = cache / "files" / "md5"
+    return {p.parent.name + p.name: p for p in base.glob("*/*")} if base.is_dir() else {}
+
+
 def cache_objects(project_dir: Path) -> dict[str, Path]:
     """``md5 -> path`` of every object in the project's DVC cache."""
-    base = project_dir / ".dvc" / "cache" / "files" / "md5"
-    return {p.parent.name + p.name: p for p in base.glob("*/*")} if base.is_dir() else {}
+    return dvc_objects(project_dir / ".dvc" / "cache")
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -190,14 +195,25 @@ def tree_digest(root: Path) -> dict[str, str]:
     return out
 
 
-def worktree_state(repo: Path) -> tuple[str, str, str, str]:
-    """HEAD, current branch, ``git status --porcelain`` and a checksum of ``.git/index``.
+def worktree_state(repo: Path) -> dict[str, str]:
+    """What mlx must not touch: HEAD, the current branch, every branch tip, ``git status`` and
+    a checksum of ``.git/index``.
 
     Call ``git status`` once before the first snapshot so the index's stat data is fresh.
     """
     status = git(repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all")
-    index = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
-    return git(repo, "rev-parse", "HEAD"), git(repo, "symbolic-ref", "HEAD"), status, index
+    return {
+        "head": git(repo, "rev-parse", "HEAD"),
+        "branch": git(repo, "symbolic-ref", "-q", "HEAD") if _has_branch(repo) else "",
+        "branches": git(repo, "for-each-ref", "refs/heads"),
+        "status": status,
+        "index": hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest(),
+    }
+
+
+def _has_branch(repo: Path) -> bool:
+    return subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], cwd=repo,
+                          capture_output=True).returncode == 0  # fmt: skip
 
 
 # -- pipelines -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from _engine_helpers import step as step_of
 from engine import Client, pipeline, step
 from store.project import Project
 from store.records import DvcPointer
-from tests.support import cache_objects, commit_all, fsck_problems, git, mlx_cli
+from tests.support import cache_objects, commit_all, fsck_problems, git, mlx_cli, worktree_state
 
 
 @step
@@ -145,26 +145,15 @@ def test_identical_outputs_are_two_versions_stored_once_in_the_dvc_cache(
     assert digests.count(a.pointer.md5) == 1
 
 
-def _checkout_state(repo: Path) -> dict[str, str]:
-    return {
-        "head": git(repo, "rev-parse", "HEAD"),
-        "branches": git(repo, "for-each-ref", "refs/heads"),
-        "status": git(
-            repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all"
-        ),  # fmt: skip
-        "index": hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest(),
-    }
-
-
 def test_run_leaves_head_branches_and_work_tree_untouched(project_dir: Path) -> None:
     commit_all(project_dir)
     (project_dir / "mlx.toml").write_text((project_dir / "mlx.toml").read_text() + "# wip\n")
     git(project_dir, "status")
-    before = _checkout_state(project_dir)
+    before = worktree_state(project_dir)
 
     run(Project(project_dir), recorded)
 
-    after = _checkout_state(project_dir)
+    after = worktree_state(project_dir)
     assert {k: after[k] for k in ("head", "branches", "status")} == {
         k: before[k] for k in ("head", "branches", "status")}  # fmt: skip
     assert fsck_problems(project_dir) == []
@@ -176,12 +165,12 @@ def test_run_does_not_rewrite_the_git_index_file(project_dir: Path) -> None:
     path = project_dir / "pipelines" / "__init__.py"
     stamp = path.stat().st_mtime - 1000
     os.utime(path, (stamp, stamp))  # same content, new mtime: the index's stat data is stale
-    before = _checkout_state(project_dir)
+    before = worktree_state(project_dir)
     assert before["status"] == ""
 
     run(Project(project_dir), recorded)
 
-    assert _checkout_state(project_dir)["index"] == before["index"]
+    assert worktree_state(project_dir)["index"] == before["index"]
 
 
 def test_run_is_listed_by_the_cli_with_its_steps(project: Project) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import filecmp
 import hashlib
-import os
 import shutil
 import stat
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 from store.artifacts import ArtifactStore
 from store.errors import ArtifactError, ArtifactMissingError, NotFoundError, ValidationError
 from store.records import DvcPointer
+from tests.support import dvc_objects, isolated_environ, prepare_home, sh
 
 DVC = [sys.executable, "-m", "dvc"]
 TREE = {
@@ -30,26 +30,10 @@ TREE = {
 }
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_"))}
-    env.update(
-        HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Test",
-        GIT_AUTHOR_EMAIL="test@example.com",
-        GIT_COMMITTER_NAME="Test",
-        GIT_COMMITTER_EMAIL="test@example.com",
-        DVC_NO_ANALYTICS="1",
-    )
-    return env
-
-
 def _run(cmd: list[str], cwd: Path) -> str:
     home = cwd.parent / "home"
-    home.mkdir(exist_ok=True)
-    done = subprocess.run(cmd, cwd=cwd, env=_env(home), capture_output=True, text=True)
-    assert done.returncode == 0, f"{cmd} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    prepare_home(home)
+    return sh(cwd, *cmd, env=isolated_environ(home))
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +77,7 @@ def _write_tree(root: Path, files: dict[str, str] = TREE) -> Path:
 
 
 def _objects(root: Path) -> list[str]:
-    md5 = root / "files" / "md5"
-    return sorted(p.parent.name + p.name for p in md5.glob("*/*")) if md5.exists() else []
+    return sorted(dvc_objects(root))
 
 
 def _git_status(repo: Path) -> str:

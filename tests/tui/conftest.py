@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from store.paths import journal_dir, live_log_dir
 from store.project import Project
 from store.recorder import commit_run
 from store.records import ArtifactRef, ErrorInfo, ModelRef, RunRecord, StepRecord
-from tests.support import git
+from tests.support import DEADLINE, git
 from tui.services import Services
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -302,19 +303,37 @@ def make_app(services: Services, poll: float = 0.0) -> Any:
     return MlxApp(services, poll_interval=poll)
 
 
-async def settle(pilot: Any, app: Any, rounds: int = 40) -> None:
-    """Wait until no thread worker is running (never the runner: it may be long-lived)."""
+async def settle(pilot: Any, app: Any) -> None:
+    """Wait until the app is idle: no thread worker running (never the runner: it may be
+    long-lived) on two checks in a row, a message-processing pause apart.
+
+    No fixed number of rounds: a loaded machine only makes this slower, never wrong; the
+    generous deadline of :func:`tests.support.pilot_wait` catches a worker that never ends.
+    """
     from textual.worker import WorkerCancelled, WorkerState
 
-    for _ in range(rounds):
-        await pilot.pause()
-        busy = [w for w in app.workers if w.group != "runner" and w.state in
+    def busy() -> list[Any]:
+        return [w for w in app.workers if w.group != "runner" and w.state in
                 (WorkerState.PENDING, WorkerState.RUNNING)]  # fmt: skip
-        if not busy:
-            await pilot.pause()
-            return
-        with suppress(WorkerCancelled):
-            await app.workers.wait_for_complete(busy)
+
+    quiet = 0
+
+    async def idle_twice() -> bool:
+        nonlocal quiet
+        await pilot.pause()
+        running = busy()
+        if running:
+            quiet = 0
+            with suppress(WorkerCancelled):
+                await app.workers.wait_for_complete(running)
+            return False
+        quiet += 1
+        return quiet >= 2
+
+    deadline = time.monotonic() + DEADLINE
+    while not await idle_twice():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app never settled: {busy()}")
 
 
 def add_remotes(project: Project, base: Path) -> Path:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-
 from conftest import RUN_A, RUN_C, make_app, settle
 from textual.widgets import Checkbox, DataTable, OptionList, Select, Static, Tree
 
+from tests.support import git
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmModal
 from tui.screens.lineage import LineageScreen
@@ -15,11 +14,6 @@ from tui.screens.promote import PromoteModal
 from tui.screens.run_detail import RunDetailScreen
 from tui.services import Services
 from tui.widgets.metric_chart import MetricChart, render_chart
-
-
-def _git(root, *args: str) -> str:  # type: ignore[no-untyped-def]
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
-                          text=True).stdout  # fmt: skip
 
 
 async def _models(app, pilot) -> ModelsScreen:  # type: ignore[no-untyped-def]
@@ -76,7 +70,7 @@ async def test_compare_two_versions_and_open_the_source_run(services: Services) 
 
 async def test_promotion_creates_a_branch_with_a_one_line_diff(services: Services) -> None:
     root = services.project.root
-    head = _git(root, "rev-parse", "HEAD").strip()
+    head = git(root, "rev-parse", "HEAD").strip()
     app = make_app(services)
     async with app.run_test(size=(100, 34)) as pilot:
         screen = await _models(app, pilot)
@@ -98,11 +92,11 @@ async def test_promotion_creates_a_branch_with_a_one_line_diff(services: Service
         await settle(pilot, app)
         assert isinstance(app.screen, ModelsScreen)
     branch = "mlx/promote/iris/v2-staging"
-    diff = _git(root, "diff", head, branch, "--unified=0", "--", "models/iris.toml")
+    diff = git(root, "diff", head, branch, "--unified=0", "--", "models/iris.toml")
     changed = [line for line in diff.splitlines()
                if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
     assert changed == ["+staging = 2"]
-    assert _git(root, "rev-parse", "HEAD").strip() == head  # the work tree is untouched
+    assert git(root, "rev-parse", "HEAD").strip() == head  # the work tree is untouched
 
 
 async def test_promotion_refusal_is_shown_not_raised(services: Services) -> None:
@@ -167,7 +161,7 @@ async def test_failing_gates_refuse_the_promotion_until_forced(services: Service
     root = services.project.root
     config = root / "models" / "iris.toml"
     config.write_text(config.read_text().replace('accuracy = ">= 0.8"', 'accuracy = ">= 0.99"'))
-    _git(root, "commit", "-qam", "stricter gate")
+    git(root, "commit", "-qam", "stricter gate")
     app = make_app(services)
     async with app.run_test(size=(100, 34)) as pilot:
         screen = await _models(app, pilot)
@@ -183,13 +177,13 @@ async def test_failing_gates_refuse_the_promotion_until_forced(services: Service
         await settle(pilot, app)
         status = str(modal.query_one("#promote-status", Static).render())
         assert "fails its gates: accuracy >= 0.99 (got 0.95)" in status
-        assert _git(root, "branch", "--list", "mlx/*").strip() == ""
+        assert git(root, "branch", "--list", "mlx/*").strip() == ""
         modal.query_one("#force", Checkbox).value = True
         await settle(pilot, app)
         await pilot.press("y")
         await settle(pilot, app)
         assert "promoted iris v2 to staging" in str(modal.query_one("#promote-status").render())
-    message = _git(root, "log", "-1", "--format=%B", "mlx/promote/iris/v2-staging")
+    message = git(root, "log", "-1", "--format=%B", "mlx/promote/iris/v2-staging")
     assert "forced past failing gates" in message and "accuracy >= 0.99 (got 0.95)" in message
 
 
