@@ -12,7 +12,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from _helpers import commit_all, mlx_cli, write_pipeline
+from tests.support import commit_all, mlx_cli, write_pipeline
 
 PIPELINE = """
 import tempfile

@@ -11,14 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from _helpers import commit_all, mlx_json, mlx_run_json, step_by_name, write_pipeline
+from _helpers import step_by_name
 
-from tests.conftest import REPO
+from tests.support import REPO, commit_all, mlx_json, mlx_run_json, wait_until, write_pipeline
 
 BLOCKING_PIPELINE = """
 from pathlib import Path
@@ -53,11 +52,12 @@ def blocking(gate: str) -> None:
 
 def wait_for_file(path: Path, proc: subprocess.Popen[str]) -> None:
     """Poll until ``path`` exists (generous deadline; fails early if ``proc`` exits)."""
-    deadline = time.monotonic() + 120
-    while not path.exists():
+
+    def there() -> bool:
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.02)
+        return path.exists()
+
+    wait_until(there, what=f"{path} to appear")
 
 
 def start_run(root: Path, gate: Path, *args: str) -> subprocess.Popen[str]:

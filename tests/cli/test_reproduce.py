@@ -5,15 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _helpers import (
-    commit_all,
-    git,
-    mlx_cli,
-    mlx_json,
-    mlx_run_json,
-    runs_tip,
-    write_pipeline,
-)
+
+from tests.support import commit_all, git, mlx_cli, mlx_json, mlx_run_json, runs_tip, write_pipeline
 
 PIPELINE = """
 from typing import Annotated

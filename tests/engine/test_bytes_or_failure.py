@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from _engine_helpers import cache_objects, run, statuses, write_pipeline_file
+from _engine_helpers import run, statuses
 from _engine_helpers import step as step_of
 from test_caching import chain
 
@@ -20,7 +20,7 @@ from engine import Client, save_artifact
 from store.errors import ArtifactMissingError
 from store.project import Project
 from store.records import DvcPointer
-from tests.conftest import REPO, commit_all
+from tests.support import REPO, cache_objects, commit_all, write_pipeline
 
 BIG = """\
 from typing import Annotated
@@ -69,7 +69,7 @@ def test_a_run_whose_outputs_cannot_be_stored_fails_with_the_os_error(
     cache = disk / "cache"
     with (project_dir / ".dvc" / "config").open("a") as config:
         config.write(f"[cache]\n    dir = {cache}\n")
-    write_pipeline_file(project_dir, "big", BIG)
+    write_pipeline(project_dir, "big", BIG)
     commit_all(project_dir)
 
     proc = subprocess.run(

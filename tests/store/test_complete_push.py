@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from _core_helpers import assert_fsck_clean
-from _repo_helpers import Sandbox, git, record_model_version, record_run, sh
+from _repo_helpers import Sandbox, record_model_version, record_run
 
 from store.errors import DvcRemoteError, PushRefusedError
 from store.project import Project
 from store.records import DvcPointer
 from store.sync import pull, push
+from tests.support import assert_fsck_clean, git, sh
 
 REPO = Path(__file__).resolve().parents[2]
 

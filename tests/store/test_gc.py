@@ -9,11 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from _repo_helpers import Sandbox, git, record_run, save_bytes, sh
+from _repo_helpers import Sandbox, record_run, save_bytes
 
 from store.gc import collect_garbage, parse_duration
 from store.project import Project
 from store.records import DvcPointer
+from tests.support import git, sh
 
 REPO = Path(__file__).resolve().parents[2]
 HOURS_AGO = time.time() - 3 * 3600

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from _repo_helpers import Sandbox, git
+from _repo_helpers import Sandbox
 
 from store.gitobj import MODE_FILE, Git, TreeEntry
 from store.runs_ref import _gc_warranted
+from tests.support import git
 
 
 def _git_says(cwd: Path) -> tuple[str, str]:

@@ -18,11 +18,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _core_helpers import mlx_cli
-from _repo_helpers import IRIS_TOML, Sandbox, git, record_model_version
+from _repo_helpers import IRIS_TOML, Sandbox, record_model_version
 
 from store.project import Project
 from store.sync import push
+from tests.support import git, mlx_cli
 
 NOW = "2026-01-01T00:00:00+00:00"
 TINY = """\

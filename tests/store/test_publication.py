@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _repo_helpers import Sandbox, git, record_model_version
+from _repo_helpers import Sandbox, record_model_version
 
 from store.publication import publication, version_label
 from store.sync import push
+from tests.support import git
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _repo_helpers import Sandbox, git, record_model_version
+from _repo_helpers import Sandbox, record_model_version
 
 from store.project import Project
 from store.renumbering import run_trailer, version_of_run
-from tests.conftest import mlx_cli
+from tests.support import git, mlx_cli
 
 GOOD = {"accuracy": 0.95}
 

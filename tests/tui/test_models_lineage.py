@@ -133,9 +133,9 @@ async def test_an_earlier_promotion_branch_is_replaced_after_confirmation(
     services: Services,
 ) -> None:
     root = services.project.root
-    head = _git(root, "rev-parse", "HEAD").strip()
+    head = git(root, "rev-parse", "HEAD").strip()
     branch = "mlx/promote/iris/v2-staging"
-    _git(root, "branch", branch, "HEAD")  # left by an earlier, unmerged promotion
+    git(root, "branch", branch, "HEAD")  # left by an earlier, unmerged promotion
     app = make_app(services)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _models(app, pilot)
@@ -154,7 +154,7 @@ async def test_an_earlier_promotion_branch_is_replaced_after_confirmation(
         await settle(pilot, app)
         assert app.screen is modal
         assert "promoted iris v2 to staging" in str(modal.query_one("#promote-status").render())
-    assert _git(root, "rev-parse", f"{branch}^").strip() == head  # a new commit on top of HEAD
+    assert git(root, "rev-parse", f"{branch}^").strip() == head  # a new commit on top of HEAD
 
 
 async def test_failing_gates_refuse_the_promotion_until_forced(services: Services) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, commit_all, git
+from tests.support import REPO, commit_all, git
 
 
 def shared_dir(name: str) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from _zenml_helpers import copy_as_repo
 
 from engine.porting import rewrite_source
-from tests.conftest import commit_all, git, mlx_cli
+from tests.support import commit_all, git, mlx_cli
 
 
 def test_imports_from_every_zenml_module_path_become_engine_imports() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from _zenml_helpers import copy_as_repo, python, shared_dir
 
-from tests.conftest import commit_all, mlx_cli
+from tests.support import commit_all, mlx_cli
 
 
 def _seed(prefix: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from _zenml_helpers import python
 
-from tests.conftest import commit_all, git, mlx_cli
+from tests.support import commit_all, git, mlx_cli
 
 
 def _ok(proc: object) -> str:
