@@ -22,9 +22,9 @@ from tests.support import build_once, isolated_environ, prepare_home
 def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     home = tmp_path_factory.mktemp("home")
     prepare_home(home)
-    saved = dict(os.environ)
+    saved, isolated = dict(os.environ), isolated_environ(home)
     os.environ.clear()
-    os.environ.update(isolated_environ(home))
+    os.environ.update(isolated)
     yield
     os.environ.clear()
     os.environ.update(saved)
