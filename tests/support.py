@@ -293,7 +293,7 @@ def _describe(condition: Callable[[], Any], what: str) -> str:
 
 
 def wait_until(
-    condition: Callable[[], T], *, what: str = "", timeout: float = DEADLINE, every: float = 0.05
+    condition: Callable[[], T], what: str = "", *, timeout: float = DEADLINE, every: float = 0.05
 ) -> T:
     """Poll ``condition`` until it returns something truthy; return that.
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.cli._helpers import RUNS_REF, commit_all, git, mlx_cli, mlx_ok
-from tests.conftest import REPO
+from tests.support import REPO
 
 PIPELINE = """
 from typing import Annotated

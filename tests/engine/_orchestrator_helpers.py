@@ -11,14 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from tests.conftest import REPO
+from tests.support import REPO, wait_until
 
 DIAMOND = """
 from typing import Annotated
@@ -58,17 +56,6 @@ def diamond(n: int = 1) -> None:
 def write_stack(project_dir: Path, name: str, orchestrator: str, extra: str = "") -> None:
     """``stacks/<name>.toml`` with the ``[orchestrator]`` table body ``orchestrator``."""
     (project_dir / "stacks" / f"{name}.toml").write_text(f"[orchestrator]\n{orchestrator}\n{extra}")
-
-
-def wait_until(condition: Any, what: str, timeout: float = 120.0) -> Any:
-    """Poll ``condition`` until it is truthy; fail naming ``what`` after a generous deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass

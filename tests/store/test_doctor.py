@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from _repo_helpers import Sandbox, git, record_model_version
+from _repo_helpers import Sandbox, record_model_version
 
 from store.doctor import diagnose
 from store.sync import push
-from tests.conftest import mlx_cli
+from tests.support import git, mlx_cli
 
 
 def test_a_healthy_project_passes_every_check(box: Sandbox) -> None:
