@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cli._helpers import RUNS_REF, commit_all, git, mlx_cli, mlx_ok
-from tests.support import REPO
+from tests.support import REPO, RUNS_REF, commit_all, git, mlx_cli, mlx_ok
 
 PIPELINE = """
 from typing import Annotated

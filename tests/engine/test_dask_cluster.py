@@ -19,7 +19,7 @@ import pytest
 
 from store.project import Project
 from store.records import DvcPointer, RunRecord
-from tests.engine._engine_helpers import fsck_problems, step, write_module
+from tests.engine._engine_helpers import step, write_module
 from tests.engine._orchestrator_helpers import (
     DIAMOND,
     SubprocessCluster,
@@ -27,6 +27,7 @@ from tests.engine._orchestrator_helpers import (
     wait_until,
     write_stack,
 )
+from tests.support import fsck_problems
 
 GO_FILE = """
 import os

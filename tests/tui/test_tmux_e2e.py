@@ -110,8 +110,10 @@ def test_mlx_binary_filter_open_launch_and_quit(tmux: Tmux, tui_project: Project
     tmux.wait_for("factor: int = 2")
     tmux.keys("l")
     tmux.wait_for("Launch example")
-    tmux.keys("End", "BSpace")  # the field holds the default "2"; the Input handles both keys
+    tmux.keys("C-u")  # clear the field (it holds the default 2)
+    tmux.wait_for("-p factor= ")  # the command line under the form shows the empty value
     tmux.text("4")
+    tmux.wait_for("-p factor=4")
     tmux.keys("C-r")
     screen = tmux.wait_for("completed")
     assert "3/3 steps" in screen
