@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli._helpers import mlx_ok
+from tests.support import mlx_ok
 
 STACKS = {
     "local": 'flavor = "local"',

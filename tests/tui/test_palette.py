@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import RUN_B, make_app, settle, until
+from conftest import RUN_B, make_app, settle
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
+from tests.support import pilot_wait
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.launch import LaunchModal
 from tui.screens.models import ModelsScreen
@@ -34,11 +35,11 @@ async def run_command(pilot: Any, app: Any, query: str, expect: str) -> None:
     """Open the palette, type ``query``, wait until ``expect`` is the top hit, run it."""
     await settle(pilot, app)
     await pilot.press("ctrl+p")
-    await until(pilot, lambda: isinstance(app.screen, CommandPalette))
-    await until(pilot, lambda: isinstance(app.screen.focused, Input))  # keys land in the box
+    await pilot_wait(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot_wait(pilot, lambda: isinstance(app.screen.focused, Input))  # keys land in the box
     await pilot.press(*query)
     try:
-        await until(pilot, lambda: expect in _first_hit(app), timeout=30)
+        await pilot_wait(pilot, lambda: expect in _first_hit(app))
     except AssertionError as exc:
         typed = (
             app.screen.query_one(Input).value if isinstance(app.screen, CommandPalette) else None
@@ -54,7 +55,7 @@ async def test_open_run_by_id_prefix(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
         await run_command(pilot, app, "b2", "Open run b20000000000")
-        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        await pilot_wait(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         assert app.screen.run_id == RUN_B
 
 
@@ -62,28 +63,28 @@ async def test_go_to_pipeline_model_and_artifact_by_name(services: Services) -> 
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
         await run_command(pilot, app, "go pipeline exa", "Go to pipeline example")
-        await until(pilot, lambda: isinstance(app.screen, PipelinesScreen))
+        await pilot_wait(pilot, lambda: isinstance(app.screen, PipelinesScreen))
         await run_command(pilot, app, "go model iris", "Go to model iris")
-        await until(pilot, lambda: isinstance(app.screen, ModelsScreen))
+        await pilot_wait(pilot, lambda: isinstance(app.screen, ModelsScreen))
         assert app.screen.model == "iris"
         await run_command(pilot, app, "go art train_set", "Go to artifact train_set")
-        await until(pilot, lambda: isinstance(app.screen, ArtifactsScreen))
+        await pilot_wait(pilot, lambda: isinstance(app.screen, ArtifactsScreen))
         side = app.screen.query_one(SideList)
-        await until(pilot, lambda: side.highlighted_id == "train_set")
+        await pilot_wait(pilot, lambda: side.highlighted_id == "train_set")
 
 
 async def test_launch_a_pipeline(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
         await run_command(pilot, app, "launch exa", "Launch pipeline example")
-        await until(pilot, lambda: isinstance(app.screen, LaunchModal))
+        await pilot_wait(pilot, lambda: isinstance(app.screen, LaunchModal))
 
 
 async def test_promote_finds_the_newest_version(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
         await run_command(pilot, app, "promo", "Promote model iris v2")
-        await until(pilot, lambda: isinstance(app.screen, PromoteModal))
+        await pilot_wait(pilot, lambda: isinstance(app.screen, PromoteModal))
         assert (app.screen.model, app.screen.version) == ("iris", 2)
 
 
@@ -91,7 +92,7 @@ async def test_switch_stack(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
         await run_command(pilot, app, "switch prod", "Switch stack to prod")
-        await until(pilot, lambda: services.project.active_stack_name() == "prod")
+        await pilot_wait(pilot, lambda: services.project.active_stack_name() == "prod")
 
 
 async def test_filter_presets(services: Services) -> None:
@@ -100,10 +101,10 @@ async def test_filter_presets(services: Services) -> None:
         await run_command(pilot, app, "filter failed", "Filter: failed runs")
         table = app.screen.query_one(RunsTable)
         assert isinstance(app.screen, RunsScreen)
-        await until(pilot, lambda: table.query_text == "status:failed")
+        await pilot_wait(pilot, lambda: table.query_text == "status:failed")
         assert [r.id for r in table.rows] == [RUN_B]
         await run_command(pilot, app, "filter runs of train", "Filter: runs of train")
-        await until(pilot, lambda: table.query_text == "pipeline:train")
+        await pilot_wait(pilot, lambda: table.query_text == "pipeline:train")
         assert len(table.rows) == 3
 
 
@@ -119,6 +120,6 @@ async def test_push_and_pull_entries_report_a_missing_remote(services: Services)
 
         app.notify = notify  # type: ignore[method-assign]
         await run_command(pilot, app, "push", "Push runs to the remote")
-        await until(pilot, lambda: any("no git remote" in n for n in notes))
+        await pilot_wait(pilot, lambda: any("no git remote" in n for n in notes))
         await run_command(pilot, app, "pull", "Pull runs from the remote")
-        await until(pilot, lambda: sum("no git remote" in n for n in notes) == 2)
+        await pilot_wait(pilot, lambda: sum("no git remote" in n for n in notes) == 2)

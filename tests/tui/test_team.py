@@ -10,11 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Recorder, add_remotes, make_app, settle, until
+from conftest import NOW, Recorder, add_remotes, make_app, settle
 
 from store.project import Project
 from store.recorder import commit_run
 from store.records import RunRecord
+from tests.support import pilot_wait
 from tui.services import Services
 from tui.team import team_state
 from tui.widgets.runs_table import RunsTable
@@ -60,12 +61,12 @@ async def test_push_key_publishes_in_a_worker_and_updates_the_bar(
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot, app)
         bar = app.screen.query_one(TeamBar)
-        await until(pilot, lambda: bar.state is not None)
+        await pilot_wait(pilot, lambda: bar.state is not None)
         assert bar.state.remote == "origin" and len(bar.state.unpublished_runs) == 4
         table = app.screen.query_one(RunsTable)
         assert "".join(s.text for s in table.render_line(1))[1] == "*"  # unpublished mark
         await pilot.press("P")
-        await until(pilot, lambda: not app._syncing, timeout=60)
+        await pilot_wait(pilot, lambda: not app._syncing)
         assert not bar.state.unpublished_runs, [n.message for n in app._notifications]
         assert (bar.state.ahead, bar.state.behind) == (0, 0)
         await settle(pilot, app)
