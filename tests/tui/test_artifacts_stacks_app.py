@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app, settle, until
+from conftest import make_app, settle
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from store.errors import MlxError
@@ -55,7 +55,7 @@ async def test_export_writes_the_bytes_and_lineage_opens(services: Services) -> 
         await pilot.press("enter")
         await settle(pilot, app)
         out = Path.home() / "mlx-exports" / "metrics-v2"
-        await until(pilot, out.exists)
+        await pilot_wait(pilot, out.exists)
         assert json.loads(out.read_text()) == {"accuracy": 0.95}
         assert not (services.project.root / "export").exists()
         await pilot.press("o")
