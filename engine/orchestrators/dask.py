@@ -110,6 +110,9 @@ class DaskOrchestrator(PoolOrchestrator):
                 threads_per_worker=config.threads_per_worker if config else 1,
                 resources=dict(config.resources) if config and config.resources else None,
                 processes=True, dashboard_address=None, silence_logs=logging.ERROR,
+                # No dashboard, and its HTTP endpoint on a free port: two runs at once would
+                # both ask for 8787, and Dask leaks a socket when it falls back.
+                scheduler_kwargs={"dashboard_address": ":0"},
             )  # fmt: skip
         with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
             yield client

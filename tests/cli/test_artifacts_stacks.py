@@ -234,7 +234,7 @@ def test_a_malformed_stack_file_is_reported_with_file_line_and_key(project_dir: 
 
     assert proc.returncode == 2
     assert "stacks/bad.toml:2 [orchestrator.flavor]" in proc.stderr
-    assert "'local' or 'local_parallel'" in proc.stderr
+    assert "'local', 'local_parallel' or 'dask'" in proc.stderr
 
 
 # -- gc --------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_gc_removes_only_unreferenced_objects(project_dir: Path, tmp_path: Path)
     assert not orphan.exists()
     for step in run["steps"]:
         for label in step["outputs"].values():
-            mlx_ok(project_dir, "artifacts", "export", label, str(tmp_path / label))
+            mlx_ok(project_dir, "artifacts", "export", label, str(tmp_path / label), "--raw")
     assert (
         "scaling 4 numbers by 3" in mlx_ok(project_dir, "runs", "logs", run["id"], "scale").stdout
     )

@@ -166,8 +166,8 @@ def test_an_error_in_a_dotted_key_is_reported_with_its_line(project_dir: Path) -
 # is reported without mlx.toml:LINE
 def test_a_missing_pipeline_module_is_reported_with_its_mlx_toml_line(project_dir: Path) -> None:
     config = project_dir / "mlx.toml"
-    config.write_text(config.read_text().replace('pipelines = ["pipelines"]',
-                                                 'pipelines = ["nosuchmodule"]'))  # fmt: skip
+    text = re.sub(r"pipelines = \[[^\]]*\]", 'pipelines = ["nosuchmodule"]', config.read_text())
+    config.write_text(text)
     line = config.read_text().splitlines().index('pipelines = ["nosuchmodule"]') + 1
 
     proc = mlx_cli(project_dir, "run", "example", "--headless")

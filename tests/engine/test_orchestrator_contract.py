@@ -29,7 +29,11 @@ def dask_address() -> Iterator[str]:
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},  # a free port: no clash, no leak
         ) as cluster,
     ):
         yield cluster.scheduler_address

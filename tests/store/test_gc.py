@@ -133,10 +133,13 @@ def test_gc_in_a_loop_beside_three_writers_never_loses_a_completed_runs_artifact
     ]
     rounds = 0
     while rounds < 3 or any(w.poll() is None for w in writers):
-        collect_garbage(Project(box.work))  # default grace, as a user runs it
+        with Project(box.work) as project:
+            collect_garbage(project)  # default grace, as a user runs it
         rounds += 1
-    assert [w.wait() for w in writers] == [0, 0, 0], [w.stderr.read() for w in writers if w.stderr]
-    collect_garbage(Project(box.work))
+    errors = [w.communicate()[1] for w in writers]  # waits, and closes the pipes
+    assert [w.returncode for w in writers] == [0, 0, 0], errors
+    with Project(box.work) as project:
+        collect_garbage(project)
     fresh = Project(box.work)
     tip = fresh.runs.tip()
     assert tip is not None

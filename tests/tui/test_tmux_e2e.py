@@ -154,21 +154,21 @@ def test_launch_live_lanes_open_and_push(team_project: Project, tmp_path: Path) 
         server.wait_for("Launch slow")
         server.text(str(go))
         server.keys("C-r")
-        screen = server.wait_for("log of nap", timeout=60)  # live lanes and the log tail
-        screen = server.wait_for("waiting for", timeout=30)
+        screen = server.wait_for("log of nap")  # live lanes and the log tail
+        screen = server.wait_for("waiting for")
         assert "▶ nap" in screen and "running" in screen
         go.write_text("go")
-        server.wait_for("completed", timeout=60)
+        server.wait_for("completed")
         server.keys("o")  # open the launched run
-        screen = server.wait_for("params", timeout=20)
+        screen = server.wait_for("params")
         assert "go=" in screen and "nap" in screen
         server.keys("Escape")
         server.wait_for("log of nap")  # back on the pipelines screen (an Esc followed at once
         server.keys("1")  # by a key would read as alt+key)
         server.wait_for("origin ↑")
         server.keys("P")
-        server.wait_for("push to origin", timeout=60)
-        server.wait_for("origin ↑0 ↓0", timeout=30)
+        server.wait_for("push to origin")
+        server.wait_for("origin ↑0 ↓0")
         server.keys("q")
     finally:
         go.write_text("go")
