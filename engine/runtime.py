@@ -77,25 +77,21 @@ class StepContext:
 
     def add_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
         """Tag one output artifact (the only one when not named)."""
-        if output_name is None:
-            if len(self.output_names) != 1:
-                raise MlxError(
-                    f"step {self.step_name!r} has {len(self.output_names)} outputs; "
-                    "name the one to tag"
-                )
-            output_name = self.output_names[0]
-        self.output_tags.setdefault(output_name, []).extend(tags)
+        name = self._output(output_name, "name the one to tag")
+        self.output_tags.setdefault(name, []).extend(tags)
 
     def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:
         """Attach metadata to one output artifact (the only one when not named)."""
-        if output_name is None:
-            if len(self.output_names) != 1:
-                raise MlxError(
-                    f"step {self.step_name!r} has {len(self.output_names)} outputs; "
-                    "name the one to attach metadata to"
-                )
-            output_name = self.output_names[0]
-        self.output_metadata.setdefault(output_name, {}).update(metadata)
+        name = self._output(output_name, "name the one to attach metadata to")
+        self.output_metadata.setdefault(name, {}).update(metadata)
+
+    def _output(self, output_name: str | None, fix: str) -> str:
+        """``output_name``, or the step's only output when it is not given."""
+        if output_name is not None:
+            return output_name
+        if len(self.output_names) != 1:
+            raise MlxError(f"step {self.step_name!r} has {len(self.output_names)} outputs; {fix}")
+        return self.output_names[0]
 
 
 @dataclass(frozen=True)
