@@ -16,7 +16,13 @@ from tests.support import REPO, commit_all, git
 
 
 def shared_dir(name: str) -> Path:
-    """``shared/<name>`` next to the repository (or next to one of its parent folders)."""
+    """``shared/<name>``: under ``$MLX_SHARED_DIR`` when set (``.ci/run`` sets it, since it tests
+    a clone in a temporary folder; then a missing folder fails), else next to the repository or
+    one of its parent folders."""
+    if given := os.environ.get("MLX_SHARED_DIR"):
+        candidate = Path(given) / name
+        assert candidate.is_dir(), f"MLX_SHARED_DIR={given} has no {name}/"
+        return candidate
     for base in REPO.parents:
         candidate = base / "shared" / name
         if candidate.is_dir():
