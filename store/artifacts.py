@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import functools
 import json
 import os
 import re
@@ -479,6 +480,7 @@ def _local_odb(root: Path, passive: bool = False, **config: Any) -> LocalHashFil
     from dvc_data.hashfile.db.local import LocalHashFileDB
     from dvc_objects.fs.local import LocalFileSystem
 
+    _progress_lock_per_process()
     path = os.path.join(str(root), "files", "md5")
     cls = passive_odb_class() if passive else LocalHashFileDB
     odb: LocalHashFileDB = cls(
@@ -544,3 +546,15 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         return value[1:-1]
     return value
+
+
+@functools.cache
+def _progress_lock_per_process() -> None:
+    """Give dvc-data's progress bars (tqdm) a thread lock instead of their default
+    multiprocessing one, which forked children share: a child killed while holding it (a
+    cancelled or retried parallel step) left this process waiting on it forever."""
+    import threading
+
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
