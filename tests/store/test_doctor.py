@@ -53,3 +53,20 @@ def test_a_provisional_stage_line_is_reported(box: Sandbox) -> None:
     assert [f.problem for f in findings] == [
         "models/iris.toml: production = 1 names provisional v1*: a merge may renumber it"
     ]
+
+
+def test_a_corrupt_runs_ref_fails_the_refs_check_with_exit_1(box: Sandbox) -> None:
+    work = box.project()
+    record_model_version(work, "iris", {"accuracy": 0.95})
+    tip = work.runs.tip()
+    assert tip is not None
+    record = next(b for p, b in work.git.ls_tree(tip) if p.startswith("runs/"))
+    loose = box.work / ".git" / "objects" / record[:2] / record[2:]
+    assert loose.is_file()  # records are written as loose objects
+    loose.unlink()
+    assert not work.git.run_ok("fsck", "--no-dangling", "refs/mlx/runs")
+    proc = mlx_cli(box.work, "doctor")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "refs    FAIL" in proc.stdout
+    assert record in proc.stdout
+    assert "Traceback" not in proc.stderr
