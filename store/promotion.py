@@ -5,7 +5,8 @@ Two ways to land it (``[project] promotion`` in mlx.toml, or ``direct=`` per cal
 * **pull-request** (default): a branch ``mlx/promote/<model>/v<version>-<stage>`` holding one
   commit on top of HEAD, built with plumbing (blob, tree, commit, ``update-ref`` CAS). The user's
   checked-out branch, work tree and index are never touched, so a promotion can be prepared
-  from the TUI in the middle of other work. The branch carries a pull-request description.
+  from the TUI in the middle of other work. The commit message carries the pull-request
+  description (forges use a one-commit branch's message as the pull request's text).
 * **direct**: a commit of that one file on the current branch (``git commit -- path``).
 
 The file is edited with tomlkit so comments and layout survive and the diff is the stage
@@ -36,6 +37,7 @@ from store.models import (
     evaluate_gates,
     failing_gates,
     load_model_config,
+    load_model_config_at,
     model_config_repo_path,
     read_at,
 )
@@ -51,6 +53,7 @@ __all__ = [
     "ARCHIVED",
     "PromotionPreview",
     "PromotionResult",
+    "branch_commit",
     "branch_name",
     "edit_stages",
     "preview",
@@ -181,14 +184,14 @@ def promote(
     mode: Mode = "direct" if direct or (
         direct is None and project.config.project.promotion == "direct"
     ) else "pull-request"  # fmt: skip
-    branch = branch_name(model, version, stage)
-    message = _commit_message(plan)
     if mode == "pull-request":
-        commit = _commit_branch(project, plan, branch, message)
+        branch = branch_name(model, version, stage)
+        body = render_body(project, plan, mode, branch)
+        commit = _commit_branch(project, plan, branch, _commit_message(plan, body))
     else:
-        commit = _commit_direct(project, plan, message)
         branch = project.git.current_branch() or ""
-    body = render_body(project, plan, mode, branch)
+        body = render_body(project, plan, mode, branch)
+        commit = _commit_direct(project, plan, _commit_message(plan))
     if body_file is not None:
         Path(body_file).write_text(body, encoding="utf-8")
     return PromotionResult(
@@ -246,9 +249,34 @@ def push_branch(project: Project, branch: str, remote: str = "origin") -> SyncRe
 
 
 # -- planning --------------------------------------------------------------------------------
-def _plan(project: Project, model: str, version: int, stage: str, force: bool) -> _Plan:
+def branch_commit(
+    project: Project, model: str, version: int, stage: str, parent: str
+) -> tuple[str, str]:
+    """The model file and commit message of a promotion branch made on top of ``parent``.
+
+    For re-making a branch whose version was renumbered (:mod:`store.renumbering`): the stage
+    line, the subject and the pull-request description all name ``version``, and gates that
+    fail are recorded as forced, as they were when the branch was first made.
+
+    Raises:
+        NotFoundError: no such version, or no model config at ``parent``.
+    """
+    plan = _plan(project, model, version, stage, force=True, at=parent)
+    body = render_body(project, plan, "pull-request", branch_name(model, version, stage))
+    return plan.new_text, _commit_message(plan, body)
+
+
+def _plan(
+    project: Project, model: str, version: int, stage: str, force: bool, at: str | None = None
+) -> _Plan:
+    """What promoting would change: against the work tree, or against commit ``at``."""
     check_stage(project, stage)
-    config = load_model_config(project, model)
+    repo_path = model_config_repo_path(project, model)
+    config = load_model_config(project, model) if at is None else (
+        load_model_config_at(project, model, at)
+    )  # fmt: skip
+    if config is None:
+        raise NotFoundError("model config", f"{at}:{repo_path}")
     raw = project.index.model_version_json(model, version)
     if raw is None:
         known = [str(v["version"]) for v in project.index.model_versions(model)]
@@ -257,10 +285,13 @@ def _plan(project: Project, model: str, version: int, stage: str, force: bool) -
             hint="(versions are created by pipeline runs with a model; try `mlx pull`)",
         )  # fmt: skip
     record = ModelVersionRecord.model_validate(raw)
-    repo_path = model_config_repo_path(project, model)
-    refusal = _dirty_reason(project, model)
-    head_text = read_at(project, repo_path, "HEAD") if project.git.head_commit() else None
-    old_text = head_text if head_text is not None and refusal is None else _worktree(project, model)
+    if at is not None:
+        refusal = None
+        old_text = read_at(project, repo_path, at) or ""
+    else:
+        refusal = _dirty_reason(project, model)
+        head = read_at(project, repo_path, "HEAD") if project.git.head_commit() else None
+        old_text = head if head is not None and refusal is None else _worktree(project, model)
     incumbent = config.stages.get(stage)
     updates = {stage: version}
     archived = None
@@ -356,14 +387,23 @@ def _unset_slot(text: str, stage: str) -> re.Pattern[str] | None:
     return pattern if pattern.search(text) else None
 
 
-def _commit_message(plan: _Plan) -> str:
+def _commit_message(plan: _Plan, body: str | None = None) -> str:
+    """Subject, what was forced or archived, and the ``Mlx-Run`` trailer.
+
+    A promotion branch's commit carries the pull-request description (``body``) instead of
+    the short paragraphs: forges fill a one-commit pull request's text from its message.
+    """
     subject = f"mlx: promote {plan.model} v{plan.version} to {plan.stage}"
     paragraphs = []
     if plan.forced_gates:
         subject += " (forced past failing gates)"
-        paragraphs.append(forced_text(plan.forced_gates))
-    if plan.archived is not None:
-        paragraphs.append(f"Version {plan.archived} moves to {ARCHIVED}.")
+    if body is not None:
+        paragraphs.append(body.strip())
+    else:
+        if plan.forced_gates:
+            paragraphs.append(forced_text(plan.forced_gates))
+        if plan.archived is not None:
+            paragraphs.append(f"Version {plan.archived} moves to {ARCHIVED}.")
     if plan.record.run_id:  # lets `mlx promotion check` verify number and content agree
         paragraphs.append(f"{RUN_TRAILER}: {plan.record.run_id}")
     return subject + "".join(f"\n\n{p}" for p in paragraphs) + "\n"

@@ -165,26 +165,28 @@ def _rewrite_branches(
 
 
 def _rewrite(project: Project, branch: str, tip: str, stage: str, old: int, new: int) -> bool:
-    """Re-make the branch's one commit with ``stage = new``; False when it cannot be done."""
+    """Re-make the branch's one commit for ``new``: stage line, subject and pull-request
+    description regenerated (:func:`store.promotion.branch_commit`), authorship kept; False
+    when it cannot be done."""
     model = branch.split("/")[2]
-    from store.models import model_config_repo_path, read_at
-    from store.promotion import edit_stages
+    from store.errors import MlxError
+    from store.models import model_config_repo_path
+    from store.promotion import branch_commit
 
     git = project.git
     path = model_config_repo_path(project, model)
-    text = read_at(project, path, tip)
     parent = git.rev_parse(f"{tip}^")
-    if text is None or parent is None:
+    if parent is None:
         return False
-    new_text = edit_stages(text, {stage: new}, path)
+    try:
+        new_text, message = branch_commit(project, model, new, stage, parent)
+    except MlxError:
+        return False
     blob = git.write_object("blob", new_text.encode("utf-8"))
-    tree = git.update_tree(git.commit_tree_of(tip), {path: blob})
+    tree = git.update_tree(git.commit_tree_of(parent), {path: blob})
     _kind, raw = git.read_object(tip)
-    header, _, message = raw.decode("utf-8").partition("\n\n")
+    header = raw.decode("utf-8").partition("\n\n")[0]
     lines = [ln for ln in header.splitlines() if not ln.startswith(("tree ", "parent "))]
-    message = message.replace(
-        f"promote {model} v{old} to {stage}", f"promote {model} v{new} to {stage}", 1
-    )
     body = "\n".join([f"tree {tree}", f"parent {parent}", *lines]) + "\n\n" + message
     commit = git.write_object("commit", body.encode("utf-8"))
     target = f"refs/heads/mlx/promote/{model}/v{new}-{stage}"

@@ -115,3 +115,40 @@ def test_without_any_git_remote_numbers_are_final_and_nothing_is_pushed(box: San
     assert proc.returncode == 0, proc.stderr
     assert "published" not in proc.stderr
     assert stage_line(box.work, "mlx/promote/iris/v1-staging", "staging") == 1
+
+
+def test_a_rewritten_promotion_branch_carries_a_regenerated_pull_request_text(
+    box: Sandbox,
+) -> None:
+    a = box.project()
+    b_root = box.clone("b")
+    b = Project(b_root)
+    record_model_version(a, "iris", GOOD)
+    record_model_version(a, "iris", GOOD)
+    assert mlx_cli(box.work, "push").returncode == 0
+    git(b_root, "remote", "remove", "origin")  # no git remote: numbers are final here
+    record_model_version(b, "iris", GOOD)
+    run = record_model_version(b, "iris", GOOD).run.id  # B's v2
+    made = mlx_cli(b_root, "model", "promote", "iris", "2", "--to", "staging")
+    assert made.returncode == 0, made.stderr
+    old = "mlx/promote/iris/v2-staging"
+    assert "## Promote `iris` v2 to `staging`" in git(b_root, "log", "-1", "--format=%b", old)
+    git(b_root, "remote", "add", "origin", str(box.origin))
+
+    pushed = mlx_cli(b_root, "push")
+    assert f"rewrote unpushed promotion branch {old} -> mlx/promote/iris/v4-staging" in (
+        pushed.stdout
+    ), pushed.stdout + pushed.stderr
+    new = "mlx/promote/iris/v4-staging"
+    message = git(b_root, "log", "-1", "--format=%B", new)
+    assert message.startswith("mlx: promote iris v4 to staging\n")
+    assert "## Promote `iris` v4 to `staging`" in message
+    assert "candidate v4" in message and "v2" not in message
+    assert f"Run `{run}`" in message
+    assert git(b_root, "show", "-s", "--format=%an", new) == git(
+        b_root, "show", "-s", "--format=%an", "HEAD"
+    )
+    assert run_trailer(b, new) == run
+    assert stage_line(b_root, new, "staging") == 4
+    checked = mlx_cli(b_root, "promotion", "check", "--base", "main", "--head", new)
+    assert checked.returncode == 0, checked.stdout
