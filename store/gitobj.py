@@ -373,11 +373,11 @@ class Git:
         raise RefConflictError(f"git update-ref {ref} failed: {err.strip()}")
 
     # -- listing ---------------------------------------------------------------------------
-    def ls_tree(self, treeish: str, path: str = "") -> list[tuple[str, str]]:
-        """``(path, blob id)`` of every blob under ``path`` in ``treeish`` (recursive)."""
+    def ls_tree(self, treeish: str, *paths: str) -> list[tuple[str, str]]:
+        """``(path, blob id)`` of every blob under ``paths`` (default: all) in ``treeish``."""
         args = ["ls-tree", "-r", "-z", "--full-tree", treeish]
-        if path:
-            args += ["--", path]
+        if any(paths):
+            args += ["--", *(p for p in paths if p)]
         out = self.run(*args)
         rows = []
         for item in out.split("\0"):

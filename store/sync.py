@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
+from store.backfill import backfill_pointers
 from store.errors import (
     ArtifactMissingError,
     GitError,
@@ -89,6 +90,7 @@ class SyncResult:
     attempts: int = 1
     rewritten_branches: tuple[tuple[str, str], ...] = ()  # unpushed promotion branches renamed
     stale_stages: tuple[StaleStage, ...] = ()  # stage lines naming a moved number: fix them
+    pointers_added: int = 0  # .dvc files added for older records (store.backfill)
 
 
 @dataclass
@@ -172,13 +174,15 @@ def push(
     ref = project.runs.ref
     before = project.runs.tip()
     renumbered: list[tuple[str, str]] = []
-    uploaded = 0
+    uploaded = backfilled = 0
     missing: tuple[str, ...] = ()
     for attempt in range(1, retries + 1):
         theirs = _fetch(project, remote)
         merged = _integrate(project, theirs, remote)
         renumbered += merged.renumbered
-        local = merged.tip
+        if merged.tip is not None:
+            backfilled += backfill_pointers(project)  # so `dvc gc --rev` keeps older runs' bytes
+        local = project.runs.tip() if backfilled else merged.tip
         if local is None:
             return SyncResult(remote, merged.action, before, local, theirs, attempts=attempt)
         done = complete_remote(project, local, theirs, dvc_remote, progress)
@@ -196,6 +200,7 @@ def push(
         result = partial(
             SyncResult, remote, merged.action, before, local, renumbered=tuple(renumbered),
             objects_pushed=uploaded, objects_missing=missing, attempts=attempt,
+            pointers_added=backfilled,
         )  # fmt: skip
         if local == theirs:
             return _followed(project, result(remote_tip=theirs))

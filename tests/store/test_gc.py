@@ -14,7 +14,7 @@ from _repo_helpers import Sandbox, record_run, save_bytes
 from store.gc import collect_garbage, parse_duration
 from store.project import Project
 from store.records import DvcPointer
-from tests.support import git, sh
+from tests.support import git, mlx_cli, sh
 
 REPO = Path(__file__).resolve().parents[2]
 HOURS_AGO = time.time() - 3 * 3600
@@ -174,3 +174,31 @@ def test_plain_dvc_gc_with_the_runs_ref_keeps_every_run_artifact(box: Sandbox) -
     assert all(fresh.artifacts.exists(p) for p in pointers)
     sh(box.work, sys.executable, "-m", "dvc", "gc", "-w", "-f", "-q")  # without --rev: gone
     assert not any(Project(box.work).artifacts.exists(p) for p in pointers)
+
+
+def test_push_backfills_pointer_files_of_older_records_so_plain_dvc_gc_keeps_them(
+    box: Sandbox,
+) -> None:
+    work = box.project()
+    made = [record_run(work, {"a": f"older {i}".encode()}) for i in range(3)]
+    pointers = [m.artifacts[0].pointer for m in made]
+    tip = work.runs.tip()
+    assert tip is not None
+    # what an older mlx wrote: the same records, no dvc/ pointer files on the ref
+    dvc_paths = [p for p, _ in work.git.ls_tree(tip, "dvc")]
+    assert len(dvc_paths) >= 3
+    tree = work.git.update_tree(work.git.commit_tree_of(tip), dict.fromkeys(dvc_paths))
+    older = work.git.commit_tree(tree, [], "runs of an older mlx")
+    git(box.work, "update-ref", "refs/mlx/runs", older, tip)
+
+    proc = mlx_cli(box.work, "push").stdout
+    assert f"added {len(dvc_paths)} DVC pointer file(s) for older records" in proc
+    assert sorted(p for p, _ in Project(box.work).git.ls_tree("refs/mlx/runs", "dvc")) == sorted(
+        dvc_paths
+    )
+    assert git(box.origin, "rev-parse", "refs/mlx/runs") == git(box.work, "rev-parse",
+                                                                "refs/mlx/runs")  # fmt: skip
+    assert "pointer file" not in mlx_cli(box.work, "push").stdout
+    sh(box.work, sys.executable, "-m", "dvc", "gc", "-w", "--rev", "refs/mlx/runs", "-f", "-q")
+    fresh = Project(box.work)
+    assert all(fresh.artifacts.exists(p) for p in pointers)

@@ -73,6 +73,9 @@ def cmd_push(args: argparse.Namespace) -> int:
                       progress=progress)  # fmt: skip
     ref = "pushed the runs ref" if result.pushed else "the runs ref was already there"
     print(f"{args.remote}: uploaded {result.objects_pushed} DVC object(s); {ref}")
+    if result.pointers_added:
+        print(f"added {result.pointers_added} DVC pointer file(s) for older records to the runs "
+              "ref, so `dvc gc --rev refs/mlx/runs` keeps their bytes")  # fmt: skip
     status = report_moves(result)
     if result.objects_missing:
         print(f"warning: {len(result.objects_missing)} referenced object(s) are neither in the "
