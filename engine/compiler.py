@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from engine.artifacts import ArtifactInput
 from engine.caching import CachePolicy
 from engine.retry import StepRetryConfig
+from engine.runtime import bound
 from store.errors import ValidationError
 
 __all__ = [
@@ -301,11 +302,8 @@ def compiling(pipeline: str, overrides: Mapping[str, Any] | None = None) -> Iter
 @contextmanager
 def compiling_with(compiler: Compiler) -> Iterator[Compiler]:
     """Make ``compiler`` receive the step calls of the body run inside this block."""
-    token = _ACTIVE.set(compiler)
-    try:
+    with bound(_ACTIVE, compiler):
         yield compiler
-    finally:
-        _ACTIVE.reset(token)
 
 
 def as_input(value: Any) -> OutputHandle | ArtifactInput | ExternalArtifact | None:

@@ -15,6 +15,7 @@ __all__ = [
     "RunFinished",
     "RunStarted",
     "StepCached",
+    "StepEvent",
     "StepFailed",
     "StepFinished",
     "StepRetrying",
@@ -33,6 +34,13 @@ class Event:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StepEvent(Event):
+    """An event about one step of the run."""
+
+    step: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunStarted(Event):
     kind: ClassVar[str] = "run_started"
     pipeline: str
@@ -42,48 +50,42 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepStarted(Event):
+class StepStarted(StepEvent):
     kind: ClassVar[str] = "step_started"
-    step: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepCached(Event):
+class StepCached(StepEvent):
     kind: ClassVar[str] = "step_cached"
-    step: str
     cached_from: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepFinished(Event):
+class StepFinished(StepEvent):
     kind: ClassVar[str] = "step_finished"
-    step: str
     duration: float
     outputs: dict[str, str] = field(default_factory=dict)
     rerun_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepFailed(Event):
+class StepFailed(StepEvent):
     kind: ClassVar[str] = "step_failed"
-    step: str
     error: str
     traceback: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepRetrying(Event):
+class StepRetrying(StepEvent):
     kind: ClassVar[str] = "step_retrying"
-    step: str
     attempt: int  # the attempt about to start (2 is the first retry)
     error: str
     delay: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepSkipped(Event):
+class StepSkipped(StepEvent):
     kind: ClassVar[str] = "step_skipped"
-    step: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from store.config_text import parse_yaml, read_config_text
 from store.errors import ConfigError
 
 __all__ = ["RunConfig", "StepOverrides", "load_run_config"]
@@ -88,18 +89,7 @@ def load_run_config(path: str | Path) -> RunConfig:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read the run configuration: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(str(path), f"invalid YAML: {getattr(exc, 'problem', exc)}",
-                          line=mark.line + 1 if mark else None) from exc  # fmt: skip
+    data = parse_yaml(read_config_text(path, " the run configuration"), str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -9,10 +9,10 @@ import the other.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from store.errors import MlxError
 
@@ -127,6 +127,7 @@ class PipelineContext:
         return self.model
 
 
+_T = TypeVar("_T")
 _STEP: ContextVar[StepContext | None] = ContextVar("mlx_step_context", default=None)
 _PIPELINE: ContextVar[PipelineContext | None] = ContextVar("mlx_pipeline_context", default=None)
 
@@ -140,18 +141,18 @@ def current_pipeline_context() -> PipelineContext | None:
 
 
 @contextmanager
-def step_context(ctx: StepContext) -> Iterator[StepContext]:
-    token = _STEP.set(ctx)
+def bound(var: ContextVar[_T | None], value: _T) -> Iterator[_T]:
+    """Set ``var`` to ``value`` for the block, then back to what it was."""
+    token = var.set(value)
     try:
-        yield ctx
+        yield value
     finally:
-        _STEP.reset(token)
+        var.reset(token)
 
 
-@contextmanager
-def pipeline_context(ctx: PipelineContext) -> Iterator[PipelineContext]:
-    token = _PIPELINE.set(ctx)
-    try:
-        yield ctx
-    finally:
-        _PIPELINE.reset(token)
+def step_context(ctx: StepContext) -> AbstractContextManager[StepContext]:
+    return bound(_STEP, ctx)
+
+
+def pipeline_context(ctx: PipelineContext) -> AbstractContextManager[PipelineContext]:
+    return bound(_PIPELINE, ctx)

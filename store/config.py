@@ -8,13 +8,13 @@ user can jump straight to it. Files mlx owns are written with ``tomli_w``.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from store.config_text import parse_toml, read_config_text
 from store.errors import ConfigError, ValidationError
 from store.names import check_name, check_runs_ref
 from store.paths import DEFAULT_RUNS_REF, valid_name
@@ -267,7 +267,6 @@ def _named(kind: str, name: str) -> str:
 
 
 M = TypeVar("M", bound=BaseModel)
-_LINE_RE = re.compile(r"at line (\d+)")
 
 
 def load_toml_model(path: Path, model: type[M]) -> M:
@@ -276,18 +275,8 @@ def load_toml_model(path: Path, model: type[M]) -> M:
     Raises:
         ConfigError: unreadable file, TOML syntax error, or a validation error (with key and line).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _LINE_RE.search(str(exc))
-        raise ConfigError(
-            str(path), f"invalid TOML: {exc}", line=int(match.group(1)) if match else None
-        ) from exc
-    return validate_toml_data(path, text, data, model)
+    text = read_config_text(path)
+    return validate_toml_data(path, text, parse_toml(text, str(path)), model)
 
 
 def validate_toml_data(path: Path, text: str, data: dict[str, Any], model: type[M]) -> M:

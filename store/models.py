@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import operator
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from store.config import load_toml_model, validate_toml_data
-from store.errors import ConfigError, MlxError, NotFoundError, ValidationError, did_you_mean
+from store.config_text import parse_toml
+from store.errors import MlxError, NotFoundError, ValidationError, did_you_mean
 from store.paths import valid_name
 
 if TYPE_CHECKING:
@@ -216,14 +216,7 @@ def read_at(project: Project, repo_path: str, rev: str) -> str | None:
 
 def parse_model_config(text: str, label: str) -> ModelConfig:
     """Validate model-config ``text``; errors name ``label`` (a path or ``rev:path``)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"at line (\d+)", str(exc))
-        raise ConfigError(
-            label, f"invalid TOML: {exc}", line=int(match.group(1)) if match else None
-        ) from exc
-    return validate_toml_data(Path(label), text, data, ModelConfig)
+    return validate_toml_data(Path(label), text, parse_toml(text, label), ModelConfig)
 
 
 # -- gates and stages ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from store.config_text import read_config_text
 from store.errors import ConfigError, GitError, NotFoundError, ProjectNotFoundError, did_you_mean
 from store.gitobj import Git
 from store.names import check_name
@@ -46,7 +47,7 @@ class Project:
         The validated settings are cached in ``.git/mlx`` under the file's content hash, so
         read-only commands such as ``mlx runs list`` skip pydantic entirely.
         """
-        text = _read_text(self.config_path)
+        text = read_config_text(self.config_path)
         # Salted with the settings' layout: a cache written before a rule was added is stale.
         digest = hashlib.sha1(_SETTINGS_SALT + text.encode()).hexdigest()
         try:
@@ -235,13 +236,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from exc
 
 
 def find_root(start: Path) -> Path | None:
