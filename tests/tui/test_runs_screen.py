@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import LIVE, NOW, RUN_A, RUN_B, RUN_C, RUN_E, make_app, settle
+from textual import events
+from textual.widgets import Input
 
 from store.index import RunSummary
 from store.recorder import commit_run
@@ -45,6 +47,28 @@ async def test_filter_by_field_and_free_text(services: Services) -> None:
         await pilot.press("escape")  # leaves the table focused and clears the filter
         await pilot.press("escape")
         assert len(_ids(app)) == 4
+
+
+async def test_a_typed_burst_closes_the_filter_and_the_next_enter_opens_the_run(
+    services: Services,
+) -> None:
+    """A terminal delivers ``/status:failed⏎⏎`` as key events queued before any is handled."""
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        names = {"/": "slash", ":": "colon", "\r": "enter"}
+        for char in "/status:failed\r\r":
+            app.post_message(events.Key(names.get(char, char), char))
+        screen = await pilot_wait(pilot, lambda: app.screen if app.screen_stack[1:] else None)
+        assert isinstance(screen, RunDetailScreen) and screen.run_id == RUN_B
+        await pilot.press("escape")
+        runs = app.screen
+        box = runs.query_one("#runs-filter", Input)
+        assert not box.display and box.value == "status:failed" and _ids(app) == [RUN_B]
+        assert runs.query_one(RunsTable).has_focus
+        assert "1 of 4  filter: status:failed" in str(runs.query_one("#runs-title").render())
+        await pilot.press("slash")  # reopens the box on the filter, for editing
+        assert box.display and box.has_focus and box.value == "status:failed"
 
 
 def test_filter_runs_grammar() -> None:

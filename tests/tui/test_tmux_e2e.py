@@ -92,8 +92,9 @@ def test_mlx_binary_filter_open_launch_and_quit(tmux: Tmux, tui_project: Project
 
     tmux.text("/status:failed")  # one burst, like a fast typist
     tmux.keys("Enter")
-    screen = tmux.wait_gone(RUN_C[:8])
-    assert RUN_B[:8] in screen and "1 of 4" in screen
+    tmux.wait_for("1 of 4  filter: status:failed")
+    screen = tmux.wait_gone("╭")  # enter closed the filter box, the only bordered widget
+    assert RUN_B[:8] in screen and RUN_C[:8] not in screen
 
     tmux.keys("Enter")  # open the failed run
     screen = tmux.wait_for("params")

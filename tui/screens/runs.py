@@ -8,6 +8,9 @@ pauses while another screen covers this one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -16,10 +19,32 @@ from textual.widgets import Footer, Input, Static
 from store.index import RunSummary
 from tui.messages import CompareRuns, LaunchPipeline, OpenRun
 from tui.screens.base import MlxScreen
-from tui.widgets.runs_table import RunsTable
+from tui.widgets.runs_table import RunsTable, forward_late_key
 from tui.widgets.team_bar import TeamBar
 
-__all__ = ["RunsScreen"]
+__all__ = ["FilterBox", "RunsScreen"]
+
+
+class FilterBox(Input):
+    """The filter input: ``enter`` closes it at once, whatever else is queued.
+
+    ``enter`` is handled here, synchronously, rather than by ``Input``'s submit binding: a
+    binding runs only once the key has bubbled up to the app, and keys typed in the same burst
+    (``/status:failed⏎⏎``) would meanwhile be routed to this box instead of the table. Keys
+    that were queued here before the box closed are handed on to the table.
+    """
+
+    def __init__(self, entered: Callable[[], None], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._entered = entered
+
+    def on_key(self, event: events.Key) -> None:
+        if forward_late_key(self, event):
+            return
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self._entered()
 
 
 class RunsScreen(MlxScreen):
@@ -42,8 +67,8 @@ class RunsScreen(MlxScreen):
         with Horizontal(id="runs-top"):
             yield Static("Runs", id="runs-title", classes="title")
             yield TeamBar(id="team-bar")
-        yield Input(placeholder="filter: pipeline:NAME status:failed stack:S id:PREFIX text",
-                    id="runs-filter")  # fmt: skip
+        hint = "filter: pipeline:NAME status:failed stack:S id:PREFIX text"
+        yield FilterBox(self.close_filter, id="runs-filter", placeholder=hint)
         yield RunsTable(now=self.services.now, id="runs-table")
         yield Footer()
 
@@ -127,10 +152,10 @@ class RunsScreen(MlxScreen):
         self.set_focus(box)
 
     def apply_filter(self, query: str) -> None:
-        """Show ``query`` in the filter box and filter by it (palette presets)."""
+        """Filter by ``query`` (palette presets): the title shows it, ``/`` edits it."""
         box = self.query_one("#runs-filter", Input)
         box.value = query
-        box.display = bool(query)
+        box.display = False
         self.table.set_filter(query)
         self._update_title()
         self.set_focus(self.table)
@@ -140,11 +165,14 @@ class RunsScreen(MlxScreen):
             self.table.set_filter(event.value)
             self._update_title()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "runs-filter":
-            if not event.value:
-                event.input.display = False
-            self.set_focus(self.table)
+    def close_filter(self) -> None:
+        """Apply what the box holds, hide it and focus the table (the title shows the filter)."""
+        box = self.query_one("#runs-filter", Input)
+        if self.table.query_text != box.value:
+            self.table.set_filter(box.value)
+        box.display = False
+        self.set_focus(self.table)
+        self._update_title()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":  # esc leaves, then clears, the filter

@@ -338,5 +338,7 @@ def forward_late_key(widget: Widget, event: events.Key) -> bool:
         return False
     event.stop()
     event.prevent_default()
-    focused.post_message(events.Key(event.key, event.character))
+    late = events.Key(event.key, event.character)
+    late._set_forwarded()  # bubbling up, it reaches the app's bindings, not its key routing
+    focused.post_message(late)
     return True
