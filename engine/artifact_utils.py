@@ -50,6 +50,10 @@ def save_artifact(data: Any, name: str, version: int | str | None = None, *,
     from store.records import RunRecord
 
     project = project or Project.find()
+    if version is not None:
+        from engine.artifacts import check_version_name
+
+        check_version_name(project, name, str(version))
     draft = store_value(project, data, name, materializer=materializer, metadata=metadata,
                         is_model=is_model_artifact)  # fmt: skip
     if version is not None:
@@ -60,6 +64,10 @@ def save_artifact(data: Any, name: str, version: int | str | None = None, *,
     run = RunRecord(id=draft["id"], pipeline="save_artifact", status="completed",
                     started_at=now, finished_at=now)  # fmt: skip
     committed = commit_run(project.runs, run, [draft])
+    if committed.run.error is not None:  # another process took the version name meanwhile
+        from store.errors import EntityExistsError
+
+        raise EntityExistsError(committed.run.error.message)
     return ArtifactVersionView(
         project, committed.artifacts[0].model_dump(mode="json", by_alias=True)
     )
@@ -93,7 +101,8 @@ def log_metadata(
         metadata: JSON-able values.
         artifact_name: attach to this output artifact of the running step.
         infer_artifact: attach to the step's only output.
-        infer_model: attach to the model version the run creates (e.g. accuracy).
+        infer_model: attach to the model version of the run: the one it creates, or the one
+            it uses (``Model(name, version="production")``); stored when the run is committed.
         step_name: accepted for ZenML compatibility; must be the running step.
         artifact_version_id: attach to an artifact version made earlier in this run (or an
             output of this step), e.g. ``Client().get_artifact_version("model").id``.
@@ -145,24 +154,27 @@ def _artifact_metadata(ctx: Any, artifact_id: str, metadata: dict[str, Any]) -> 
 
 
 def _check_model(ctx: Any, name: str | None, version: Any, version_id: Any) -> None:
+    """The targeted model version must be the one of this run: the version it creates, or
+    the one it uses (``Model(name, version="production")``: ZenML logs to that version)."""
     model = ctx.model
     if model is None:
         raise ValidationError("log_metadata(infer_model=True): the pipeline has no model=")
-    if not hasattr(model, "set_stage") or hasattr(model, "record"):
-        raise ValidationError(
-            f"log_metadata(infer_model=True): this run uses {model!r} and does not create a "
-            "version; stored versions are immutable. Log it on the run (log_metadata without "
-            "infer_model) or from the pipeline that creates the version"
-        )
     if name is not None and name != getattr(model, "name", None):
         raise ValidationError(
             f"log_metadata(model_name={name!r}): this run's model is {model.name!r}; "
-            "versions made by finished runs are immutable"
+            "versions of other models are changed by the runs that make or use them"
         )
     labels = {str(getattr(model, "version", "")), str(getattr(model, "number", ""))}
+    labels |= set(getattr(model, "stages", []) if hasattr(model, "record") else [])
     if version is not None and str(version) not in labels:
-        raise ValidationError(f"log_metadata(model_version={version!r}): not this run's version")
-    del version_id  # the id of the version being created is not known before the commit
+        raise ValidationError(
+            f"log_metadata(model_version={version!r}): not this run's version of "
+            f"{model.name!r} ({', '.join(sorted(labels - {''}))})"
+        )
+    known_id = getattr(model, "id", None)
+    if version_id is not None and known_id and str(version_id).replace("-", "") != known_id:
+        raise ValidationError(f"log_metadata(model_version_id={version_id!r}): not this run's "
+                              "model version")  # fmt: skip
 
 
 def log_artifact_metadata(

@@ -163,3 +163,19 @@ def store_value(
         "metadata": {**meta, **(metadata or {})},
         "is_model_artifact": model_type if is_model is None else is_model,
     }
+
+
+def check_version_name(project: Project, name: str, version: str) -> None:
+    """Refuse a second version of artifact ``name`` called ``version`` (ZenML refuses it).
+
+    Checked when the version is made (so the step fails, as in ZenML) and again when the run
+    is committed (:func:`store.recorder.commit_run`), where concurrent runs are settled.
+
+    Raises:
+        EntityExistsError: a recorded version of ``name`` already has that name.
+    """
+    from store.errors import EntityExistsError
+    from store.recorder import artifact_version_conflict
+
+    if any(r.get("version_name") == version for r in project.index.artifact_versions(name)):
+        raise EntityExistsError(artifact_version_conflict(name, version))

@@ -172,10 +172,16 @@ class PipelineSpec:
 class Compiler:
     """Collects step invocations while a pipeline body runs."""
 
-    def __init__(self, pipeline: str, overrides: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: str,
+        overrides: Mapping[str, Any] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.invocations: dict[str, StepInvocation] = {}
         self.overrides = dict(overrides or {})  # invocation name -> StepOverrides (YAML steps:)
+        self.defaults = dict(defaults or {})  # the pipeline's settings / retry for every step
 
     def add_step(self, step: StepDefinition, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         after = kwargs.pop("after", None) if "after" not in step.param_types else None
@@ -188,8 +194,12 @@ class Compiler:
         yaml_params: dict[str, Any] = {}
         override = self.overrides.get(name)
         if override is not None:
-            step = step.with_options(**override.options) if override.options else step
+            options = dict(override.options)
+            if "settings" in options:  # YAML settings merge into the step's, key by key
+                options["settings"] = {**step.settings, **options["settings"]}
+            step = step.with_options(**options) if options else step
             yaml_params = dict(override.parameters)
+        step = with_pipeline_defaults(step, self.defaults)
         values = {**step.parameters, **bound.arguments, **yaml_params}
         params: dict[str, Any] = {}
         inputs: dict[str, OutputHandle | ArtifactInput | ExternalArtifact] = {}
@@ -293,9 +303,32 @@ def call_order(spec: PipelineSpec) -> tuple[str, ...]:
     return tuple(order)
 
 
+def with_pipeline_defaults(step: StepDefinition, defaults: Mapping[str, Any]) -> StepDefinition:
+    """``step`` with the pipeline's ``settings`` and ``retry`` where it has none of its own.
+
+    As in ZenML, a pipeline's settings apply to each of its steps and the step's own
+    settings win key by key; a pipeline's ``retry`` applies to steps without one.
+    """
+    changes: dict[str, Any] = {}
+    settings = defaults.get("settings") or {}
+    if settings and any(k not in step.settings for k in settings):
+        changes["settings"] = {**settings, **step.settings}
+    retry = defaults.get("retry")
+    if retry is not None and step.retry is None:
+        changes["retry"] = retry
+    with_options = getattr(step, "with_options", None)
+    if not changes or with_options is None:
+        return step
+    return with_options(**changes)  # type: ignore[no-any-return]
+
+
 @contextmanager
-def compiling(pipeline: str, overrides: Mapping[str, Any] | None = None) -> Iterator[Compiler]:
-    with compiling_with(Compiler(pipeline, overrides)) as compiler:
+def compiling(
+    pipeline: str,
+    overrides: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> Iterator[Compiler]:
+    with compiling_with(Compiler(pipeline, overrides, defaults)) as compiler:
         yield compiler
 
 

@@ -20,7 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from engine.artifacts import ArtifactVersionView, load_artifact_value, store_value
+from engine.artifacts import (
+    ArtifactVersionView,
+    check_version_name,
+    load_artifact_value,
+    store_value,
+)
 from engine.compiler import StepDefinition
 from engine.runtime import StepContext, step_context
 from store.errors import MlxError
@@ -172,6 +177,10 @@ def _store_outputs(
     values.update(ctx.extra_outputs)
     drafts = {}
     declared = {s.name: s for s in specs}
+    for declared_spec in specs:  # explicit version names are unique (ZenML refuses a second)
+        if declared_spec.version_name is not None:
+            label = declared_spec.version_name
+            check_version_name(project, names[declared_spec.name], label)
     for name, data in values.items():
         materializer = task.step.output_materializers.get(name)
         spec = declared.get(name)

@@ -167,8 +167,14 @@ class Model:
     def _version_draft(
         self, project: Project, run_id: str, pipeline: str, metadata: dict[str, Any]
     ) -> dict[str, Any] | None:
-        if not self.creates_version:
-            return None
+        if not self.creates_version:  # a used version: only metadata logged by the steps
+            if not metadata:
+                return None
+            return {
+                "id": uuid.uuid4().hex, "name": self.name, "attach": True,
+                "version": self.resolve_number(project), "run_id": run_id, "pipeline": pipeline,
+                "created_at": datetime.now(UTC).isoformat(), "metadata": metadata,
+            }  # fmt: skip
         return {
             "id": uuid.uuid4().hex, "name": self.name,
             "version": self._existing_number(project), "version_name": self.version_name,

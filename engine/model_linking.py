@@ -68,6 +68,9 @@ class ModelLink:
         draft = make(self.project, self.run_id, pipeline, metadata)
         if not isinstance(draft, dict):
             return None
+        if draft.get("attach"):  # metadata for the version this run used, not a new one
+            draft["version"] = self._consumed_version or draft["version"]
+            return draft
         # outputs taken from the cache belong to this version too (new ones are linked at commit)
         for step in cached_steps:
             for out_name, ref in step.outputs.items():

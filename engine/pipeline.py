@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from engine.caching import CachePolicy
 from engine.compiler import PipelineSpec, compiling, compiling_with, validate_value
+from engine.retry import StepRetryConfig
 from engine.runtime import PipelineContext, pipeline_context
 from store.errors import RunFailedError, ValidationError, did_you_mean
 from store.names import check_name
@@ -61,6 +62,8 @@ class Pipeline:
         dynamic: bool = False,
         parameters: Mapping[str, Any] | None = None,
         steps: Mapping[str, Any] | None = None,
+        retry: StepRetryConfig | None = None,
+        substitutions: Mapping[str, str] | None = None,
         **unsupported: Any,
     ) -> None:
         from engine.compat import reject_unsupported
@@ -81,6 +84,11 @@ class Pipeline:
         self.settings = dict(settings or {})
         self.extra = dict(extra or {})
         self.run_name = run_name
+        self.substitutions = {str(k): str(v) for k, v in (substitutions or {}).items()}
+        if retry is not None and not isinstance(retry, StepRetryConfig):
+            raise ValidationError(f"pipeline {self.name!r}: retry must be a StepRetryConfig, "
+                                  f"not {type(retry).__name__}")  # fmt: skip
+        self.retry = retry
         self.dynamic = dynamic
         self.config_parameters = dict(parameters or {})
         self.step_overrides: dict[str, Any] = dict(steps or {})
@@ -173,7 +181,10 @@ class Pipeline:
             with compiling_with(compiler), pipeline_context(context):
                 self.entrypoint(**parameters)
             return PipelineSpec(self.name, dict(compiler.invocations))
-        with compiling(self.name, self.step_overrides) as active, pipeline_context(context):
+        with (
+            compiling(self.name, self.step_overrides, self.step_defaults()) as active,
+            pipeline_context(context),
+        ):
             self.entrypoint(**parameters)
         return active.spec()
 
@@ -206,8 +217,13 @@ class Pipeline:
             "on_cleanup": self.on_cleanup, "model": self.model,
             "settings": self.settings, "extra": self.extra, "run_name": self.run_name,
             "dynamic": self.dynamic, "parameters": self.config_parameters,
-            "steps": self.step_overrides,
+            "steps": self.step_overrides, "retry": self.retry,
+            "substitutions": self.substitutions,
         }  # fmt: skip
+
+    def step_defaults(self) -> dict[str, Any]:
+        """What every step of this pipeline inherits unless it sets its own (ZenML merging)."""
+        return {"settings": self.settings, "retry": self.retry}
 
     def _merged(self, options: dict[str, Any]) -> dict[str, Any]:
         from engine.compat import reject_unsupported
@@ -328,6 +344,8 @@ def pipeline(
     extra: Mapping[str, Any] | None = None,
     run_name: str | None = None,
     dynamic: bool = False,
+    retry: StepRetryConfig | None = None,
+    substitutions: Mapping[str, str] | None = None,
     **unsupported: Any,
 ) -> Callable[[Callable[P, R]], Pipeline]: ...
 def pipeline(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:

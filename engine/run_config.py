@@ -2,12 +2,13 @@
 
 ZenML projects keep run settings in YAML files; mlx reads the same files unchanged. Keys that
 change what runs are applied (``parameters``, ``steps.<name>.parameters`` / ``enable_cache`` /
-``settings`` / ``extra``, ``model``, ``settings``, ``extra``, ``enable_cache``, ``run_name``,
-``tags``, hook sources, ``cache_policy``); keys about infrastructure mlx does not have
-(``build``, ``docker`` settings, ``secrets``, ...) are accepted and have no effect, and keys
-ZenML does not know are ignored with a warning, as ZenML does. Precedence follows ZenML:
-options given in code override the file; a step's YAML ``parameters`` override the values
-the pipeline body passes to that step.
+``settings`` / ``extra`` / ``retry``, ``model``, ``settings``, ``extra``, ``enable_cache``,
+``run_name``, ``substitutions``, ``tags``, hook sources, ``cache_policy``, ``retry``; the
+pipeline's ``settings`` and ``retry`` apply to every step that does not set its own); keys
+about infrastructure mlx does not have (``build``, ``docker`` settings, ``secrets``, ...) are
+accepted and have no effect, and keys ZenML does not know are ignored with a warning, as
+ZenML does. Precedence follows ZenML: options given in code override the file; a step's YAML
+``parameters`` override the values the pipeline body passes to that step.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _log = logging.getLogger(__name__)
 _INERT = frozenset({
     "enable_artifact_metadata", "enable_artifact_visualization", "enable_step_logs",
     "enable_pipeline_logs", "enable_heartbeat", "build", "environment", "secrets",
-    "substitutions", "execution_mode", "schedule", "retry", "init_hook_kwargs",
+    "execution_mode", "schedule", "init_hook_kwargs",
     "init_hook_source", "start_hook_source", "end_hook_source",
 })  # fmt: skip
 _STEP_KEYS = frozenset({"parameters", "enable_cache", "settings", "extra", "name",
@@ -74,6 +75,10 @@ def load_run_config(path: str | Path) -> RunConfig:
             options[key] = _checked(label, key, value)
         elif key == "model":
             options["model"] = _model(label, value)
+        elif key == "retry":
+            options["retry"] = _retry(label, key, value)
+        elif key == "substitutions":
+            options["substitutions"] = dict(_mapping(label, key, value))
         elif key in ("failure_hook_source", "success_hook_source", "cleanup_hook_source"):
             options["on_" + key.removesuffix("_hook_source")] = _source(value)
         elif key in ("experiment_tracker", "step_operator"):

@@ -90,7 +90,10 @@ class RunDriver:
         self.orchestrator = "local"
         self.run_id = uuid.uuid4().hex
         self.started = datetime.now(UTC)
-        self.run_name = run_name(getattr(pipeline, "run_name", None), pipeline.name, self.started)
+        template = getattr(pipeline, "run_name", None)
+        self.run_name = run_name(template, pipeline.name, self.started,
+                                 getattr(pipeline, "substitutions", None))  # fmt: skip
+        self.unique_name = bool(template)  # see engine.run_names
         self.sinks: list[EventSink] = []
         self.steps: dict[str, StepRecord] = {}
         self.drafts: dict[str, dict[str, Any]] = {}  # artifact id -> new version draft
@@ -223,8 +226,9 @@ class RunDriver:
         record = self._record(status, finished=datetime.now(UTC))
         making = not (self.cancelled or self.reproduces)  # no half-made or duplicate versions
         model_draft = self._model_draft() if making else None
+        taken = self.project.index.runs_named if self.unique_name else None
         committed = commit_run(self.project.runs, record, list(self.drafts.values()),
-                               model_draft)  # fmt: skip
+                               model_draft, names_taken=taken)  # fmt: skip
         if self.journal:
             self.journal.close(remove=True)
         self.project.runs.maintain()

@@ -15,6 +15,7 @@ from engine.cancellation import RunCancelled, interrupts_ignored, terminate_as_i
 from engine.compiler import PipelineSpec
 from engine.orchestrators import orchestrator_for
 from engine.run_driver import EventSink, PipelineDefinition, RunDriver
+from engine.run_names import check_run_name
 from store.errors import DirtyTreeError
 from store.project import Project
 from store.recorder import fold_crashed_runs
@@ -72,6 +73,8 @@ def run_pipeline(
             f"--require-clean: the run's code has local changes: {', '.join(state.dirty_files)}; "
             "commit them (or stash them) first"
         )
+    if driver.unique_name:
+        check_run_name(project, driver.run_name, driver.run_id)
     driver.start()
     try:
         with terminate_as_interrupt():

@@ -213,6 +213,13 @@ class DirtyTreeError(MlxError):
     exit_code = 1
 
 
+class EntityExistsError(MlxError):
+    """A name that must be unique is taken: a run name, or an explicit artifact version name
+    (ZenML's ``EntityExistsError``)."""
+
+    exit_code = 1
+
+
 class RunFailedError(MlxError, RuntimeError):
     """A pipeline run failed (a ``RuntimeError`` too, as ZenML raises for failed runs)."""
 

@@ -388,6 +388,16 @@ class Index:
         return str(rows[0][0])
 
     @_healing
+    def runs_named(self, name: str) -> list[str]:
+        """Ids of the recorded runs called ``name`` (``run_name=``), oldest first."""
+        self.sync()
+        rows = self.db.execute(
+            "SELECT id FROM runs WHERE json_extract(json, '$.name') = ? ORDER BY started_at",
+            (name,),
+        )
+        return [str(r[0]) for r in rows]
+
+    @_healing
     def run_json(self, run_id: str) -> dict[str, Any]:
         full = self.resolve_run_id(run_id)
         row = self.db.execute("SELECT json FROM runs WHERE id=?", (full,)).fetchone()

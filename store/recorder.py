@@ -3,11 +3,16 @@
 A run is committed once, when it ends: the run record, the artifact versions its steps
 produced and, when the run carries a model, the new model version. Version numbers are
 assigned here, inside the compare-and-swap loop of :meth:`RunsRef.commit`, from what the tip
-holds at that moment, so concurrent runs never collide.
+holds at that moment, so concurrent runs never collide. Names that must be unique are checked
+in the same loop: a run name (``names_taken``), an explicit artifact version name
+(``ArtifactConfig(version="raw_2023")``: a second version of that name is refused, as ZenML
+refuses it) and a named model version (``Model(version="sgd")``: the first run to commit
+creates it, later ones add to it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +37,7 @@ from store.records import (
 )
 from store.runs_ref import RunsRef, TipView
 
-__all__ = ["CommittedRun", "commit_run", "fold_crashed_runs"]
+__all__ = ["CommittedRun", "commit_run", "fold_crashed_runs", "run_name_conflict"]
 
 
 class CommittedRun:
@@ -54,14 +59,23 @@ def commit_run(
     run: RunRecord,
     artifacts: list[dict[str, Any]],
     model_version: dict[str, Any] | None = None,
+    *,
+    names_taken: Callable[[str], list[str]] | None = None,
 ) -> CommittedRun:
     """Number the new artifact/model versions and commit everything in one commit.
+
+    A taken run name or artifact version name does not lose the run: it is committed as
+    ``failed`` with the conflict as its error (a taken run name also renames it
+    ``<name>-<id prefix>``; a refused artifact version keeps only its number).
 
     Args:
         runs: the runs ref.
         run: the run record; its steps reference new artifacts by id with ``version=None``.
         artifacts: drafts of :class:`ArtifactVersionRecord` (dicts, ``version`` unset).
-        model_version: draft of a :class:`ModelVersionRecord` (``version`` None = next number).
+        model_version: draft of a :class:`ModelVersionRecord` (``version`` None = next number,
+            or the version already called ``version_name``).
+        names_taken: ids of the recorded runs with a given name, read at the tip being built
+            on (or a newer one); None when the run's name need not be unique.
     """
     result: list[CommittedRun] = []
 
@@ -73,22 +87,40 @@ def commit_run(
         numbers: dict[str, int] = {}
         taken: dict[str, set[int]] = {}
         model_rec = _number_model(view, model_version)
+        attach = bool(model_version and model_version.get("attach"))
         files: dict[str, bytes] = {}
         records = []
+        refusals: list[tuple[str | None, str]] = []  # (artifact id, message)
+        labels: dict[str, set[str]] = {}
         for draft in artifacts:
             name = draft["name"]
             number = view.next_number(artifact_dir(name), taken.setdefault(name, set()))
             taken[name].add(number)
             numbers[draft["id"]] = number
             data = {**draft, "version": number}
-            if model_rec is not None:
+            label = draft.get("version_name")
+            if label:
+                if name not in labels:
+                    labels[name] = {str(r.get("version_name")) for r in _records(view,
+                                    artifact_dir(name)) if r.get("version_name")}  # fmt: skip
+                if label in labels[name]:
+                    refusals.append((draft["id"], artifact_version_conflict(name, label)))
+                    data["version_name"] = None
+                labels[name].add(label)
+            if model_rec is not None and not attach:
                 data["model"] = {"name": model_rec.name, "version": model_rec.version}
             record = ArtifactVersionRecord.model_validate(data)
             records.append(record)
             files[artifact_path(name, number)] = dump_record(record)
-        final = _renumber_run(run, numbers, model_rec)
+        current = run
+        if names_taken is not None and run.name:
+            others = [r for r in names_taken(run.name) if r != run.id]
+            if others:
+                refusals.append((None, run_name_conflict(run.name, others[0])))
+                current = run.model_copy(update={"name": f"{run.name}-{run.id[:8]}"})
+        final = _renumber_run(_refused(current, refusals), numbers, model_rec)
         if model_rec is not None:
-            model_rec = _link_model(model_rec, records)
+            model_rec = model_rec if attach else _link_model(model_rec, records)
             files[model_version_path(model_rec.name, model_rec.version)] = dump_record(model_rec)
         files[run_path(final.id)] = dump_record(final)
         logs = [step.log for step in final.steps if step.log is not None]
@@ -101,6 +133,52 @@ def commit_run(
     return result[0]
 
 
+def run_name_conflict(name: str, other: str) -> str:
+    """Why a run may not be called ``name``: run ``other`` is (ZenML's wording first)."""
+    return (
+        f"Unable to create pipeline run: A pipeline run with name {name!r} already exists "
+        f"(run {other[:12]}); pick another run_name, e.g. with {{date}}_{{time}} placeholders"
+    )
+
+
+def artifact_version_conflict(name: str, version: str) -> str:
+    """Why an artifact version may not be called ``version`` (ZenML's wording first)."""
+    return (
+        f"Unable to create artifact version {name} (version {version}): An artifact with the "
+        "same name and version already exists. Custom versions cannot be duplicated: change "
+        "ArtifactConfig(version=...) (or leave it out to number versions automatically)"
+    )
+
+
+def _records(view: TipView, directory: str) -> Iterator[dict[str, Any]]:
+    """Every version record under a versioned ``directory`` at the tip."""
+    import json
+
+    for bucket in view.names(directory):
+        for entry in view.names(f"{directory}/{bucket}"):
+            data = view.read(f"{directory}/{bucket}/{entry}")
+            if data is not None:
+                yield json.loads(data)
+
+
+def _refused(run: RunRecord, refusals: list[tuple[str | None, str]]) -> RunRecord:
+    """``run`` as ``failed`` with the refusals as its error (and its steps' that made them)."""
+    if not refusals:
+        return run
+    error = ErrorInfo(type="EntityExistsError", message="; ".join(m for _, m in refusals))
+    refused = {artifact_id: message for artifact_id, message in refusals if artifact_id}
+    steps = []
+    for step in run.steps:
+        hits = [refused[ref.id] for ref in step.outputs.values() if ref.id in refused]
+        if hits:
+            step = step.model_copy(update={
+                "status": "failed",
+                "error": ErrorInfo(type="EntityExistsError", message="; ".join(hits))})  # fmt: skip
+        steps.append(step)
+    return run.model_copy(update={"status": "failed", "error": run.error or error,
+                                  "steps": steps})  # fmt: skip
+
+
 def _committed_from(view: TipView, data: bytes) -> CommittedRun:
     run = RunRecord.model_validate_json(data)
     return CommittedRun(run, [], None)
@@ -109,7 +187,21 @@ def _committed_from(view: TipView, data: bytes) -> CommittedRun:
 def _number_model(view: TipView, draft: dict[str, Any] | None) -> ModelVersionRecord | None:
     if draft is None:
         return None
-    version = draft.get("version") or view.next_number(model_dir(draft["name"]))
+    draft = dict(draft)
+    if draft.pop("attach", False):  # metadata for a used version: everything else stays
+        stored = view.read(model_version_path(draft["name"], int(draft["version"])))
+        if stored is None:
+            return None
+        old = ModelVersionRecord.model_validate_json(stored)
+        merged = {**old.metadata, **draft.get("metadata", {})}
+        return old.model_copy(update={"metadata": merged})
+    version = draft.get("version")
+    label = draft.get("version_name")
+    if version is None and label:  # a named version: the first run to commit creates it
+        found = [int(r["version"]) for r in _records(view, model_dir(draft["name"]))
+                 if r.get("version_name") == label]  # fmt: skip
+        version = max(found, default=None)
+    version = version or view.next_number(model_dir(draft["name"]))
     existing = view.read(model_version_path(draft["name"], version))
     data = {**draft, "version": version}
     if existing:  # attaching to an explicit existing version: keep what it had

@@ -43,7 +43,8 @@ class DynamicCompiler(Compiler):
     """A compiler that runs each step as soon as the body calls it."""
 
     def __init__(self, driver: Any, overrides: Mapping[str, Any] | None = None) -> None:
-        super().__init__(driver.pipeline.name, overrides)
+        defaults: dict[str, Any] = getattr(driver.pipeline, "step_defaults", dict)()
+        super().__init__(driver.pipeline.name, overrides, defaults)
         self.driver = driver
 
     def add_step(self, step: StepDefinition, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -283,26 +283,6 @@ def test_the_version_a_run_creates_is_seen_by_its_steps_and_by_client(project: P
     assert version.get_artifact("weights").id == weights.id
 
 
-def test_log_metadata_for_a_model_the_run_only_uses_fails_loudly(project: Project) -> None:
-    @step
-    def make() -> Annotated[int, "m"]:
-        log_metadata({"a": 1}, infer_model=True)
-        return 1
-
-    @pipeline(model=Model(name="used"))
-    def create() -> None:
-        make()
-
-    create()
-
-    @pipeline(model=Model(name="used", version="latest"), enable_cache=False)
-    def consume() -> None:
-        make()
-
-    with pytest.raises(PipelineRunFailedError, match="does not create a version"):
-        consume()
-
-
 def test_client_in_zenml_shapes(project: Project) -> None:
     @pipeline
     def listed(n: int = 1) -> None:
