@@ -337,9 +337,6 @@ def parse_gate(text: str) -> tuple[str, str]:
         raise ValidationError(f"invalid gate {text!r}: {exc}") from exc
 
 
-UNSET_SLOT = "# {stage} = (unset)"
-
-
 def stage_slots(stages: list[str]) -> str:
     """A ``[stages]`` table with one line per stage, blank lines between, unset ones commented.
 
@@ -347,11 +344,10 @@ def stage_slots(stages: list[str]) -> str:
     stages opened from the same base merge with plain ``git merge`` (git conflicts on adjacent
     changed lines, so the blank lines matter).
     """
+    from store.stage_layout import SLOT_COMMENT, UNSET_SLOT
+
     slots = "\n\n".join(UNSET_SLOT.format(stage=stage) for stage in stages)
-    return (
-        "[stages]\n# One line per stage, blank lines between: promotions to different stages "
-        "merge cleanly.\n" + slots + "\n"
-    )
+    return f"[stages]\n{SLOT_COMMENT}\n{slots}\n"
 
 
 def register_model(

@@ -33,6 +33,7 @@ from store.models import (
     ARCHIVED,
     GateResult,
     ModelConfig,
+    allowed_stages,
     check_stage,
     evaluate_gates,
     failing_gates,
@@ -44,6 +45,7 @@ from store.models import (
 from store.promotion_body import forced_text, render_body
 from store.records import ModelVersionRecord
 from store.renumbering import RUN_TRAILER
+from store.stage_layout import slotted
 
 if TYPE_CHECKING:
     from store.project import Project
@@ -115,6 +117,7 @@ class _Plan:
     refusal: str | None
     gates_refused: bool  # the refusal is about failing gates (exit 1, not a usage error)
     forced_gates: tuple[GateResult, ...]
+    layout_text: str  # old_text in the merge-friendly [stages] layout (store.stage_layout)
 
 
 def branch_name(model: str, version: int, stage: str) -> str:
@@ -307,7 +310,8 @@ def _plan(
             updates[ARCHIVED] = incumbent
     elif incumbent == version and refusal is None:
         refusal = f"version {version} of model {model!r} already holds stage {stage!r}"
-    new_text = edit_stages(old_text, updates, repo_path)
+    layout_text = slotted(old_text, list(dict.fromkeys([*allowed_stages(project), stage])))
+    new_text = edit_stages(layout_text, updates, repo_path)
     diff = "".join(
         difflib.unified_diff(
             old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
@@ -325,7 +329,7 @@ def _plan(
         )
     return _Plan(
         model, version, stage, record, config, incumbent, archived, repo_path, old_text,
-        new_text, diff, gates, refusal, gates_refused, failing if force else (),
+        new_text, diff, gates, refusal, gates_refused, failing if force else (), layout_text,
     )  # fmt: skip
 
 
@@ -354,7 +358,8 @@ def edit_stages(text: str, updates: dict[str, int], label: str) -> str:
     A stage's unset slot line (:func:`store.models.stage_slots`) becomes its line in place.
     """
     original = text
-    for key in [k for k in updates if _unset_slot(text, k) is not None]:
+    already = tomllib.loads(text).get("stages", {})
+    for key in [k for k in updates if k not in already and _unset_slot(text, k) is not None]:
         pattern = _unset_slot(text, key)
         assert pattern is not None
         text_before = text
@@ -426,6 +431,8 @@ def _commit_branch(project: Project, plan: _Plan, branch: str, message: str) -> 
         )
     head = git.head_commit()
     assert head is not None  # _dirty_reason refused an empty repository
+    if plan.layout_text != plan.old_text:
+        head = _layout_commit(project, plan, head)
     blob = git.write_object("blob", plan.new_text.encode("utf-8"))
     tree = git.update_tree(git.commit_tree_of(head), {plan.repo_path: blob})
     fallback = f"mlx <mlx@localhost> {int(time.time())} +0000"
@@ -436,6 +443,27 @@ def _commit_branch(project: Project, plan: _Plan, branch: str, message: str) -> 
     if not git.update_ref(ref, commit, None, message=f"mlx: {message.splitlines()[0]}"):
         raise PromotionError(f"branch {branch!r} was created meanwhile; delete it or merge it")
     return commit
+
+
+def _layout_commit(project: Project, plan: _Plan, head: str) -> str:
+    """A commit on ``head`` that only lays ``[stages]`` out one slot per stage.
+
+    Identity and date are fixed (mlx, ``head``'s commit date), so every promotion opened
+    from ``head``, in any clone, makes this very commit: git then merges two of them with
+    only their own stage lines differing (:mod:`store.stage_layout`).
+    """
+    git = project.git
+    blob = git.write_object("blob", plan.layout_text.encode("utf-8"))
+    tree = git.update_tree(git.commit_tree_of(head), {plan.repo_path: blob})
+    when = git.run("log", "-1", "--format=%ct", head).strip()
+    ident = f"mlx <mlx@localhost> {when} +0000"
+    message = (
+        f"mlx: lay out [stages] of {plan.repo_path} one line per stage\n\n"
+        "Blank lines between the stage lines let promotions to different stages merge "
+        "without conflicts.\n"
+    )
+    lines = [f"tree {tree}", f"parent {head}", f"author {ident}", f"committer {ident}"]
+    return git.write_object("commit", ("\n".join(lines) + "\n\n" + message).encode("utf-8"))
 
 
 def _commit_direct(project: Project, plan: _Plan, message: str) -> str:

@@ -34,6 +34,25 @@ tags = ["demo"]
 accuracy = ">= 0.9"  # agreed with the product team
 
 [stages]
+# One line per stage, blank lines between: promotions to different stages merge cleanly.
+# production is what the API serves
+production = 1  # first release
+
+# staging = (unset)
+
+# archived = (unset)
+"""
+
+#: The same file as older versions (and hand edits) laid it out: no slots, no blank lines.
+OLD_IRIS_TOML = """\
+# The iris classifier: which version serves where.
+description = "Classifies irises"  # shown in the TUI
+tags = ["demo"]
+
+[gates]
+accuracy = ">= 0.9"  # agreed with the product team
+
+[stages]
 # production is what the API serves
 production = 1  # first release
 """

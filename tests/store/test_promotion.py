@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from _repo_helpers import IRIS_TOML, Sandbox, record_model_version, record_run
+from _repo_helpers import IRIS_TOML, OLD_IRIS_TOML, Sandbox, record_model_version, record_run
 
 from store.errors import GateError, NotFoundError, PromotionError, ValidationError
+from store.models import load_model_config
 from store.project import Project
 from store.promotion import preview, promote, push_branch
 from store.promotion_check import CheckReport, check_promotions
 from store.sync import push
-from tests.support import git, sh, worktree_state
+from tests.support import git, mlx_cli, sh, worktree_state
 
 
 @pytest.fixture
@@ -45,9 +46,10 @@ def test_pull_request_promotion_is_one_commit_changing_only_the_stage_line(
     assert git(box.work, "rev-parse", f"refs/heads/{result.branch}") == result.commit
     assert git(box.work, "rev-parse", f"{result.commit}^") == head
     assert git(box.work, "diff", "--name-only", head, result.commit) == "models/iris.toml"
-    assert diff_lines(box.work, head, result.branch) == ["+staging = 2"]
+    assert diff_lines(box.work, head, result.branch) == ["-# staging = (unset)", "+staging = 2"]
     text = git(box.work, "show", f"{result.branch}:models/iris.toml")
-    assert text + "\n" == IRIS_TOML + "staging = 2\n"  # every comment and line survives
+    # every comment and line survives
+    assert text + "\n" == IRIS_TOML.replace("# staging = (unset)", "staging = 2")
     assert result.archived_version is None
     assert "+staging = 2" in result.diff
 
@@ -89,6 +91,7 @@ def test_force_moves_the_previous_holder_to_archived(box: Sandbox, project: Proj
     assert diff_lines(box.work, head, result.commit) == [
         "-production = 1  # first release",
         "+production = 2  # first release",
+        "-# archived = (unset)",
         "+archived = 1",
     ]
 
@@ -103,7 +106,10 @@ def test_stages_table_is_added_when_missing(box: Sandbox) -> None:
     record_model_version(project, "plain", {"f1": 0.8})
     head = git(box.work, "rev-parse", "HEAD")
     result = promote(project, "plain", 1, "staging")
-    assert diff_lines(box.work, head, result.commit) == ["+", "+[stages]", "+staging = 1"]
+    layout = git(box.work, "rev-parse", f"{result.commit}^")
+    assert git(box.work, "rev-parse", f"{layout}^") == head
+    assert diff_lines(box.work, layout, result.commit) == ["-# staging = (unset)", "+staging = 1"]
+    assert "\n[stages]\n" in git(box.work, "show", f"{layout}:models/plain.toml")
 
 
 @pytest.mark.parametrize("stage_it", [False, True])
@@ -157,7 +163,7 @@ def test_failing_gate_is_refused_and_lists_the_gate(box: Sandbox, project: Proje
             promote(project, "iris", 3, "staging", direct=direct)
     assert GateError.exit_code == 1
     assert git(box.work, "branch", "--list", "mlx/*") == ""
-    assert "staging" not in (box.work / "models" / "iris.toml").read_text()
+    assert "\nstaging =" not in (box.work / "models" / "iris.toml").read_text()
 
 
 def test_missing_gated_metric_is_refused(project: Project) -> None:
@@ -219,9 +225,11 @@ def test_direct_mode_commits_only_the_model_config_on_the_current_branch(
     assert git(box.work, "rev-parse", "HEAD") == result.commit
     assert git(box.work, "rev-parse", "HEAD^") == head
     assert git(box.work, "diff", "--name-only", head, "HEAD") == "models/iris.toml"
-    assert diff_lines(box.work, head, "HEAD") == ["+staging = 2"]
+    assert diff_lines(box.work, head, "HEAD") == ["-# staging = (unset)", "+staging = 2"]
     assert git(box.work, "status", "--porcelain") == "A  notes.txt"
-    assert (box.work / "models" / "iris.toml").read_text() == IRIS_TOML + "staging = 2\n"
+    assert (box.work / "models" / "iris.toml").read_text() == IRIS_TOML.replace(
+        "# staging = (unset)", "staging = 2"
+    )
 
 
 def test_direct_mode_follows_the_project_setting(box: Sandbox) -> None:
@@ -442,3 +450,40 @@ def test_promotions_to_different_stages_from_one_base_merge_without_conflict(
     config = load_model_config(Project(box.work), "clf")
     assert dict(config.stages) == {"staging": 1, "production": 2}
     assert "# archived = (unset)" in text
+
+
+@pytest.mark.parametrize("order", [("staging", "archived"), ("archived", "staging")])
+def test_promotions_opened_from_an_old_layout_file_are_laid_out_and_merge_in_either_order(
+    box: Sandbox, order: tuple[str, str]
+) -> None:
+    (box.work / "models" / "iris.toml").write_text(OLD_IRIS_TOML)
+    git(box.work, "commit", "-qam", "iris.toml as an older mlx wrote it")
+    head = git(box.work, "rev-parse", "HEAD")
+    project = box.project()
+    for _ in range(3):
+        record_model_version(project, "iris", {"accuracy": 0.95})
+    push(project)  # final numbers
+    branches = {
+        "staging": promote(project, "iris", 2, "staging").branch,
+        "archived": promote(project, "iris", 3, "archived").branch,
+    }
+    layouts = {git(box.work, "rev-parse", f"{b}^") for b in branches.values()}
+    assert len(layouts) == 1  # both promotions share one layout commit
+    (layout,) = layouts
+    assert git(box.work, "rev-parse", f"{layout}^") == head
+    assert git(box.work, "log", "-1", "--format=%an", layout) == "mlx"
+    laid_out = git(box.work, "show", f"{layout}:models/iris.toml")
+    assert laid_out + "\n" == IRIS_TOML  # comments kept, one slot per stage
+    for stage, branch in branches.items():  # each promotion commit changes its own line only
+        assert diff_lines(box.work, layout, str(branch)) == [
+            f"-# {stage} = (unset)", f"+{stage} = {2 if stage == 'staging' else 3}"
+        ]  # fmt: skip
+    for stage in order:
+        git(box.work, "merge", "-q", "--no-edit", str(branches[stage]))  # plain git
+    text = (box.work / "models" / "iris.toml").read_text()
+    assert "<<<<<<<" not in text
+    config = load_model_config(Project(box.work), "iris")
+    assert dict(config.stages) == {"production": 1, "staging": 2, "archived": 3}
+    assert "# first release" in text and "# production is what the API serves" in text
+    checked = mlx_cli(box.work, "promotion", "check", "--base", head)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
