@@ -85,3 +85,31 @@ def stat(path: PathType) -> os.stat_result:
 
 def walk(top: PathType, topdown: bool = True) -> Iterator[tuple[str, list[str], list[str]]]:
     yield from os.walk(top, topdown=topdown)
+
+
+class LocalArtifactStore:
+    """What a ZenML-style materializer's ``self.artifact_store`` offers, on local paths.
+
+    ZenML hands materializers the active artifact store (``open``, ``exists``, ``makedirs``,
+    ``copyfile``, ...); mlx artifacts are local files until they enter the DVC cache, so each
+    method is the plain local operation of this module.
+    """
+
+    path = ""
+    open = staticmethod(open)
+    exists = staticmethod(exists)
+    isdir = staticmethod(isdir)
+    listdir = staticmethod(listdir)
+    makedirs = staticmethod(makedirs)
+    mkdir = staticmethod(mkdir)
+    copyfile = staticmethod(copy)
+    rename = staticmethod(rename)
+    remove = staticmethod(remove)
+    rmtree = staticmethod(rmtree)
+    glob = staticmethod(glob)
+    size = staticmethod(size)
+    stat = staticmethod(stat)
+    walk = staticmethod(walk)
+
+
+LOCAL_ARTIFACT_STORE = LocalArtifactStore()

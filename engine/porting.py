@@ -40,6 +40,14 @@ SUPPORTED: dict[str, str] = {
     )
 }  # fmt: skip
 SUPPORTED["ModelVersion"] = "Model"  # ZenML < 0.55
+# ZenML's built-in materializers (``zenml.materializers...``) -> their mlx counterparts, for
+# ``output_materializers=`` / ``materializer=`` (subclasses of them keep ZenML's methods)
+MATERIALIZERS: dict[str, str] = {
+    "BuiltInMaterializer": "JsonMaterializer", "BuiltInContainerMaterializer": "JsonMaterializer",
+    "BytesMaterializer": "BytesMaterializer", "PydanticMaterializer": "PydanticMaterializer",
+    "PathMaterializer": "PathMaterializer", "NumpyMaterializer": "NumpyMaterializer",
+    "PandasMaterializer": "DataFrameMaterializer", "CloudpickleMaterializer": "PickleMaterializer",
+}  # fmt: skip
 
 # how to port what is not supported, by ZenML module prefix or name
 _INTEGRATION_ADVICE = {
@@ -145,12 +153,17 @@ def _port_from(node: ast.ImportFrom, path: str) -> tuple[list[str], list[Leftove
     module = node.module or "zenml"
     kept: list[str] = []
     ported: list[str] = []
+    materializers: list[str] = []
     leftovers: list[Leftover] = []
     integration = _integration(module)
     for alias in node.names:
         shown = alias.name + (f" as {alias.asname}" if alias.asname else "")
         target = SUPPORTED.get(alias.name)
-        if integration is None and target is not None:
+        if integration is None and alias.name in MATERIALIZERS:
+            mlx_name = MATERIALIZERS[alias.name]
+            local = alias.asname or alias.name
+            materializers.append(mlx_name if local == mlx_name else f"{mlx_name} as {local}")
+        elif integration is None and target is not None:
             local = alias.asname or alias.name
             ported.append(target if local == target else f"{target} as {local}")
         else:
@@ -163,6 +176,8 @@ def _port_from(node: ast.ImportFrom, path: str) -> tuple[list[str], list[Leftove
     out = []
     if ported:
         out.append(f"from engine import {', '.join(ported)}")
+    if materializers:
+        out.append(f"from engine.materializers import {', '.join(materializers)}")
     if kept:
         out.append(f"from {module} import {', '.join(kept)}")
     return out, leftovers

@@ -76,6 +76,17 @@ class BaseMaterializer(ABC):
         # ZenML-style materializers (save(data) / load(data_type)) read and write in self.uri,
         # a directory; mlx-style ones get the path as an argument instead.
         self.uri = uri
+        self._artifact_store = artifact_store
+
+    @property
+    def artifact_store(self) -> Any:
+        """ZenML's ``self.artifact_store`` (``open``, ``exists``, ``makedirs``, ``copyfile``, ...)
+        for ZenML-style materializers: the local filesystem, where ``self.uri`` is."""
+        if self._artifact_store is None:
+            from engine.fileio import LOCAL_ARTIFACT_STORE
+
+            self._artifact_store = LOCAL_ARTIFACT_STORE
+        return self._artifact_store
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
