@@ -85,14 +85,18 @@ def complete_remote(
     missing = tuple(p for p in absent if p.md5 not in {h.md5 for h in have})
     uploaded = 0
     if have:
-        uploaded = store.push(have, dvc_remote, transfer_callback(progress, "uploading", len(have)))
+        size = sum(p.size for p in have)
+        callback = transfer_callback(progress, "uploading", len(have), size)
+        uploaded = store.push(have, dvc_remote, callback)
+        if progress:
+            progress("uploading", len(have), len(have))
+            progress("uploading bytes", size, size)
     blocking: tuple[str, ...] = ()
     if missing:
         new = {p.md5 for p in pointers_in(git, changed_blobs(git, published, tip))}
         blocking = tuple(sorted(p.md5 for p in missing if p.md5 in new))
     _write(note_path, {"tip": tip, "pending": [p.model_dump() for p in missing]})
-    size = sum(p.size for p in have)
-    return Completion(len(pointers), uploaded, missing, blocking, size)
+    return Completion(len(pointers), uploaded, missing, blocking, sum(p.size for p in have))
 
 
 # -- DVC pointers of records -----------------------------------------------------------------
@@ -148,8 +152,12 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def transfer_callback(progress: Progress | None, what: str, total: int) -> Any:
-    """An fsspec callback that forwards DVC's transfer progress to ``progress`` (or None)."""
+def transfer_callback(progress: Progress | None, what: str, total: int, size: int = 0) -> Any:
+    """An fsspec callback that forwards DVC's transfer progress to ``progress`` (or None).
+
+    Objects are reported as ``what``; bytes as ``"<what> bytes"`` out of ``size``: DVC counts
+    objects, so the bytes moved so far are estimated from the objects moved (exact at the end).
+    """
     if progress is None:
         return None
     from fsspec.callbacks import Callback
@@ -158,7 +166,12 @@ def transfer_callback(progress: Progress | None, what: str, total: int) -> Any:
 
     class Forward(Callback):  # type: ignore[misc]
         def call(self, *args: Any, **kwargs: Any) -> None:
-            report(what, min(int(self.value), total), total)
+            done = min(int(self.value), total)
+            report(what, done, total)
+            if size:
+                report(f"{what} bytes", size * done // max(total, 1), size)
 
     report(what, 0, total)
+    if size:
+        report(f"{what} bytes", 0, size)
     return Forward(size=total)

@@ -35,6 +35,7 @@ from store.errors import (
     PushRefusedError,
     RefConflictError,
 )
+from store.git_progress import run_with_progress
 from store.gitobj import MODE_DIR, ZERO, Git, TreeEntry
 from store.paths import (
     DVC_DIR,
@@ -91,6 +92,8 @@ class SyncResult:
     rewritten_branches: tuple[tuple[str, str], ...] = ()  # unpushed promotion branches renamed
     stale_stages: tuple[StaleStage, ...] = ()  # stage lines naming a moved number: fix them
     pointers_added: int = 0  # .dvc files added for older records (store.backfill)
+    bytes_pushed: int = 0  # total size of the pointers uploaded to the DVC remote
+    bytes_fetched: int = 0  # total size of the pointers fetched from the DVC remote
 
 
 @dataclass
@@ -121,20 +124,25 @@ def pull(
         GitRemoteError: the git remote could not be fetched from.
     """
     before = project.runs.tip()
-    theirs = _fetch(project, remote)
+    theirs = _fetch(project, remote, progress)
     merged = _integrate(project, theirs, remote)
-    fetched = 0
+    fetched = fetched_bytes = 0
     missing: tuple[str, ...] = ()
     if all_objects and merged.tip:
         pointers = pointers_in(project.git, changed_blobs(project.git, None, merged.tip))
         wanted = [p for p in pointers if not project.artifacts.exists(p)]
         if wanted:
-            callback = transfer_callback(progress, "downloading", len(wanted))
+            size = sum(p.size for p in wanted)
+            callback = transfer_callback(progress, "downloading", len(wanted), size)
             with suppress(ArtifactMissingError):  # report which below, after the rest came
                 project.artifacts.fetch(wanted, dvc_remote, callback)
             fetched = project.artifacts.last_fetched
             still = [p for p in wanted if not project.artifacts.exists(p)]
             missing = tuple(sorted(p.md5 for p in still))
+            fetched_bytes = size - sum(p.size for p in still)
+            if progress:
+                progress("downloading", len(wanted) - len(still), len(wanted))
+                progress("downloading bytes", fetched_bytes, size)
     if merged.tip != before:  # pay for the index here, not at the first `runs list`
         project.index.sync()
     moved = tuple(merged.renumbered)
@@ -142,7 +150,7 @@ def pull(
     return SyncResult(
         remote, merged.action, before, merged.tip, theirs, renumbered=moved,
         objects_fetched=fetched, objects_missing=missing, rewritten_branches=follow.rewritten,
-        stale_stages=follow.stale,
+        stale_stages=follow.stale, bytes_fetched=fetched_bytes,
     )  # fmt: skip
 
 
@@ -174,10 +182,10 @@ def push(
     ref = project.runs.ref
     before = project.runs.tip()
     renumbered: list[tuple[str, str]] = []
-    uploaded = backfilled = 0
+    uploaded = uploaded_bytes = backfilled = 0
     missing: tuple[str, ...] = ()
     for attempt in range(1, retries + 1):
-        theirs = _fetch(project, remote)
+        theirs = _fetch(project, remote, progress)
         merged = _integrate(project, theirs, remote)
         renumbered += merged.renumbered
         if merged.tip is not None:
@@ -187,6 +195,7 @@ def push(
             return SyncResult(remote, merged.action, before, local, theirs, attempts=attempt)
         done = complete_remote(project, local, theirs, dvc_remote, progress)
         uploaded += done.uploaded
+        uploaded_bytes += done.uploaded_bytes
         missing = tuple(sorted(p.md5 for p in done.missing))
         if done.blocking and not allow_missing:
             raise PushRefusedError(
@@ -200,11 +209,11 @@ def push(
         result = partial(
             SyncResult, remote, merged.action, before, local, renumbered=tuple(renumbered),
             objects_pushed=uploaded, objects_missing=missing, attempts=attempt,
-            pointers_added=backfilled,
+            pointers_added=backfilled, bytes_pushed=uploaded_bytes,
         )  # fmt: skip
         if local == theirs:
             return _followed(project, result(remote_tip=theirs))
-        if _push_ref(project.git, remote, ref):
+        if _push_ref(project.git, remote, ref, progress):
             old = theirs or ZERO  # CAS: a concurrent fetch may already know a newer tip
             project.git.run_ok("update-ref", tracking_ref(ref, remote), local, old)
             return _followed(project, result(remote_tip=local, pushed=True))
@@ -221,7 +230,7 @@ def _followed(project: Project, result: SyncResult) -> SyncResult:
 
 
 # -- git transport ---------------------------------------------------------------------------
-def _fetch(project: Project, remote: str) -> str | None:
+def _fetch(project: Project, remote: str, progress: Progress | None = None) -> str | None:
     """Fetch the remote's mlx refs into the tracking namespace; the tracking tip or None."""
     ref = project.runs.ref
     spec = f"+{ref}:{tracking_ref(ref, remote)}"
@@ -232,7 +241,11 @@ def _fetch(project: Project, remote: str) -> str | None:
                     return None
             else:
                 spec = f"+refs/mlx/*:refs/remotes/{remote}/mlx/*"  # a glob: no error when absent
-            project.git.run("fetch", "--quiet", "--no-tags", "--prune", remote, spec)
+            if progress is None:
+                project.git.run("fetch", "--quiet", "--no-tags", "--prune", remote, spec)
+            else:
+                run_with_progress(project.git, "fetch", ["--no-tags", "--prune", remote, spec],
+                                  progress)  # fmt: skip
             break
         except GitError as exc:
             # another mlx process of this clone is fetching into the same tracking refs
@@ -243,14 +256,17 @@ def _fetch(project: Project, remote: str) -> str | None:
     return project.git.rev_parse(tracking_ref(ref, remote))
 
 
-def _push_ref(git: Git, remote: str, ref: str) -> bool:
+def _push_ref(git: Git, remote: str, ref: str, progress: Progress | None = None) -> bool:
     """``git push REMOTE REF:REF`` (never forced); False when it lost a race to another push.
 
     Lost races show up as a non-fast-forward rejection, or, when two pushes reach the remote
     at the same moment, as ``[remote rejected] ... cannot lock ref``.
     """
     try:
-        git.run("push", remote, f"{ref}:{ref}")  # not --quiet: the status line tells why
+        if progress is None:
+            git.run("push", remote, f"{ref}:{ref}")  # not --quiet: the status line tells why
+        else:
+            run_with_progress(git, "push", [remote, f"{ref}:{ref}"], progress)
     except GitError as exc:
         if any(marker in str(exc) for marker in _LOST_RACE):
             return False

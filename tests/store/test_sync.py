@@ -58,7 +58,7 @@ def test_objects_reach_the_dvc_remote_before_the_ref(
     seen: list[bool] = []
     real = sync_module._push_ref
 
-    def spy(g: Git, remote: str, ref: str) -> bool:
+    def spy(g: Git, remote: str, ref: str, progress: object = None) -> bool:
         seen.extend(work.artifacts.in_remote(a.pointer) for a in committed.artifacts)
         return real(g, remote, ref)
 
@@ -149,7 +149,7 @@ def test_a_rejected_push_is_merged_and_retried_never_forced(
     real = sync_module._push_ref
     calls: list[bool] = []
 
-    def racing(g: Git, remote: str, ref: str) -> bool:
+    def racing(g: Git, remote: str, ref: str, progress: object = None) -> bool:
         if g is work.git and not calls:  # the racer pushes between our fetch and our push
             pushed_before.append(origin_tip(box))
             assert push(racer).pushed

@@ -19,21 +19,34 @@ def _project() -> Any:
 
 @contextmanager
 def progress_reporter() -> Iterator[Any]:
-    """A ``progress(what, done, total)`` callable drawing rich bars on a terminal, else None."""
+    """A ``progress(what, done, total)`` callable drawing rich bars on a terminal, else None.
+
+    One bar per phase: git's own (``git: writing objects``), then DVC objects and their bytes
+    (``uploading``, ``uploading bytes``); without a terminal nothing is drawn and the command
+    prints one summary line instead.
+    """
     if not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tui.format import format_size
 
     tasks: dict[str, Any] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True), transient=True) as bars:  # fmt: skip
+    with Progress(TextColumn("{task.description:<28}"), BarColumn(),
+                  TextColumn("{task.fields[amount]}"), console=Console(stderr=True),
+                  transient=True) as bars:  # fmt: skip
 
         def report(what: str, done: int, total: int) -> None:
+            if what.endswith(" bytes"):
+                label, amount = what, f"{format_size(done)}/{format_size(total)}"
+            else:
+                label = what if what.startswith("git: ") else f"{what} DVC objects"
+                amount = f"{done}/{total} objects"
             if what not in tasks:
-                tasks[what] = bars.add_task(f"{what} DVC objects", total=total)
-            bars.update(tasks[what], completed=done, total=total)
+                tasks[what] = bars.add_task(label, total=total, amount=amount)
+            bars.update(tasks[what], completed=done, total=total, amount=amount)
 
         yield report
 
@@ -71,8 +84,11 @@ def cmd_push(args: argparse.Namespace) -> int:
     with progress_reporter() as progress:
         result = push(project, remote=remote, allow_missing=args.allow_missing,
                       progress=progress)  # fmt: skip
+    from tui.format import format_size
+
     ref = "pushed the runs ref" if result.pushed else "the runs ref was already there"
-    print(f"{args.remote}: uploaded {result.objects_pushed} DVC object(s); {ref}")
+    print(f"{args.remote}: uploaded {result.objects_pushed} DVC object(s) "
+          f"({format_size(result.bytes_pushed)}); {ref}")  # fmt: skip
     if result.pointers_added:
         print(f"added {result.pointers_added} DVC pointer file(s) for older records to the runs "
               "ref, so `dvc gc --rev refs/mlx/runs` keeps their bytes")  # fmt: skip
@@ -92,8 +108,11 @@ def cmd_pull(args: argparse.Namespace) -> int:
     remote = require_remote(project.root, args.remote)
     with progress_reporter() as progress:
         result = pull(project, remote=remote, all_objects=args.all, progress=progress)
+    from tui.format import format_size
+
+    fetched = f"{result.objects_fetched} artifact object(s) ({format_size(result.bytes_fetched)})"
     print(f"runs ref from {args.remote}: {result.action}"
-          + (f"; fetched {result.objects_fetched} artifact object(s)" if args.all else
+          + (f"; fetched {fetched}" if args.all else
              "; artifacts are fetched from the DVC remote when first loaded"))  # fmt: skip
     status = report_moves(result)
     if result.objects_missing:
