@@ -386,8 +386,21 @@ def validate_value(value: Any, annotation: Any, where: str, *, strict: bool = Tr
     except pydantic.ValidationError as exc:
         if strict and isinstance(value, str) and "UUID" in repr(annotation):
             return validate_value(value, annotation, where, strict=False)  # ids are text here
+        if strict and isinstance(value, str | int) and _mentions_enum(annotation):
+            # an Enum parameter given by its value (YAML, CLI), as ZenML's pydantic accepts it
+            return validate_value(value, annotation, where, strict=False)
         detail = exc.errors()[0]["msg"]
         expected = getattr(annotation, "__name__", repr(annotation))
         raise ValidationError(
             f"{where}: expected {expected}, got {type(value).__name__} {value!r} ({detail})"
         ) from exc
+
+
+def _mentions_enum(annotation: Any) -> bool:
+    """True when ``annotation`` is an Enum or a type built from one (``Optional[Color]``)."""
+    import enum
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return True
+    return any(_mentions_enum(arg) for arg in typing.get_args(annotation))

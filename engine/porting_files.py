@@ -139,10 +139,10 @@ def _model_tables_in_yaml(path: Path) -> list[dict[str, Any]]:
         return []
     if not isinstance(data, dict):
         return []
-    tables = [data.get("model")]
+    tables = [data.get("model"), data.get("model_version")]  # model_version: ZenML < 0.55
     for step in (data.get("steps") or {}).values() if isinstance(data.get("steps"), dict) else []:
         if isinstance(step, dict):
-            tables.append(step.get("model"))
+            tables += [step.get("model"), step.get("model_version")]
     return [t for t in tables if isinstance(t, dict) and t.get("name")]
 
 

@@ -34,7 +34,7 @@ _INERT = frozenset({
 })  # fmt: skip
 _STEP_KEYS = frozenset({"parameters", "enable_cache", "settings", "extra", "name",
                         "failure_hook_source", "success_hook_source", "cache_policy",
-                        "model", "experiment_tracker", "step_operator", "outputs",
+                        "model", "model_version", "experiment_tracker", "step_operator", "outputs",
                         "enable_artifact_metadata", "enable_artifact_visualization",
                         "enable_step_logs", "retry", "environment", "secrets",
                         "substitutions", "enable_heartbeat"})  # fmt: skip
@@ -73,7 +73,7 @@ def load_run_config(path: str | Path) -> RunConfig:
             continue
         if key in ("enable_cache", "run_name", "settings", "extra", "tags", "cache_policy"):
             options[key] = _checked(label, key, value)
-        elif key == "model":
+        elif key in ("model", "model_version"):  # model_version: ZenML < 0.55
             options["model"] = _model(label, value)
         elif key == "retry":
             options["retry"] = _retry(label, key, value)
@@ -164,7 +164,7 @@ def _step(label: str, name: str, value: Any) -> StepOverrides:
             options[key] = _checked(label, key, item)
         elif key in ("failure_hook_source", "success_hook_source"):
             options["on_" + key.split("_")[0]] = _source(item)
-        elif key == "model" and item:
+        elif key in ("model", "model_version") and item:
             options["model"] = _model(label, item)
         elif key == "retry" and item:
             options["retry"] = _retry(label, where, item)

@@ -4,12 +4,17 @@ that write through ``self.artifact_store``, ZenML's built-in materializers named
 
 from __future__ import annotations
 
+import enum
 import json
 import os
-from typing import Annotated, Any, ClassVar
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+import pytest
 
 from engine import ArtifactType, BaseMaterializer, Client, Model, log_metadata, pipeline, step
 from engine.porting import rewrite_source
+from store.errors import ValidationError
 from store.project import Project
 
 
@@ -112,3 +117,34 @@ def test_an_inference_pipeline_with_optional_typed_parameters_and_return_values(
     assert run.steps["predict"].outputs["preds"][0].load() == [0.0, 6.0, 12.0]
     used = Client().get_model_version("weights_model", "latest")
     assert used.run_metadata == {"acc": 0.5, "served": 1}
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def test_old_yaml_model_version_key_and_enum_parameters_from_yaml(
+    project: Project, tmp_path: Path
+) -> None:
+    """ZenML < 0.55 configurations say ``model_version:``; pydantic turns "blue" into an Enum."""
+
+    @step
+    def paint(kind: str, color: Color = Color.RED) -> Annotated[str, "paint"]:
+        return f"{kind}-{color.value}"
+
+    @pipeline
+    def painting(kind: Literal["rf", "sgd"], color: Color = Color.RED) -> None:
+        paint(kind=kind, color=color)
+
+    config = tmp_path / "training_rf.yaml"
+    config.write_text(
+        "model_version:\n  name: painter\n  version: rf\n"
+        "parameters:\n  kind: rf\n  color: blue\n"
+        "steps:\n  paint:\n    parameters:\n      color: blue\n"
+    )
+    run = painting.with_options(config_path=str(config))()
+    assert run.steps["paint"].outputs["paint"][0].load() == "rf-blue"
+    assert Client().get_model_version("painter", "rf").number == 1
+    with pytest.raises(ValidationError, match="expected Color"):
+        painting.with_options(parameters={"kind": "rf", "color": "green"})()
