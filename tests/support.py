@@ -11,7 +11,9 @@
 - waiting on conditions, never on time: :func:`wait_until` (threads, processes, files) and
   :func:`pilot_wait` (a Textual app under ``run_test``). Their deadline is generous: it only
   decides how long a broken test takes to fail, never whether a slow machine passes;
-- :func:`build_once`: a directory built by one xdist worker and reused by the others.
+- :func:`build_once`: a directory built by one xdist worker and reused by the others;
+- the TUI app under test (:func:`make_app`, :func:`settle`) and remotes for a project
+  (:func:`add_remotes`).
 
 Package-specific builders (record factories, sandboxes, TUI fixtures) stay in their packages.
 """
@@ -29,10 +31,14 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    from store.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS_REF = "refs/mlx/runs"
@@ -351,3 +357,55 @@ def build_once(tmp_path_factory: pytest.TempPathFactory, name: str,
             build(root)
             marker.write_text("done")
     return root
+
+
+# -- the TUI app and remotes -----------------------------------------------------------------
+def make_app(services: Any, poll: float = 0.0) -> Any:
+    from tui.app import MlxApp
+
+    return MlxApp(services, poll_interval=poll)
+
+
+async def settle(pilot: Any, app: Any) -> None:
+    """Wait until the app is idle: no thread worker running (never the runner: it may be
+    long-lived) on two checks in a row, a message-processing pause apart.
+
+    No fixed number of rounds: a loaded machine only makes this slower, never wrong; the
+    generous deadline of :func:`pilot_wait` catches a worker that never ends.
+    """
+    from textual.worker import WorkerCancelled, WorkerState
+
+    def busy() -> list[Any]:
+        return [w for w in app.workers if w.group != "runner" and w.state in
+                (WorkerState.PENDING, WorkerState.RUNNING)]  # fmt: skip
+
+    quiet = 0
+
+    async def idle_twice() -> bool:
+        nonlocal quiet
+        await pilot.pause()
+        running = busy()
+        if running:
+            quiet = 0
+            with suppress(WorkerCancelled):
+                await app.workers.wait_for_complete(running)
+            return False
+        quiet += 1
+        return quiet >= 2
+
+    deadline = time.monotonic() + DEADLINE
+    while not await idle_twice():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app never settled: {busy()}")
+
+
+def add_remotes(project: Project, base: Path) -> Path:
+    """A bare git ``origin`` and a local DVC default remote (``--local``) for ``project``."""
+    origin = base / "origin.git"
+    git(base, "init", "-q", "--bare", str(origin))
+    git(project.root, "remote", "add", "origin", str(origin))
+    (base / "dvc-remote").mkdir()
+    subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "--local", "-d", "store",
+                    str(base / "dvc-remote")], cwd=project.root, check=True,
+                   capture_output=True)  # fmt: skip
+    return origin

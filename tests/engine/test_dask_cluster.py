@@ -128,7 +128,13 @@ def _kill_first_attempt(markers: Path, thread: threading.Thread) -> str:
     return address
 
 
-def _start(project: Project, pipe: Any, markers: Path) -> tuple[threading.Thread, list[Any]]:
+def _start(
+    project: Project, project_dir: Path, pipeline: str, markers: Path
+) -> tuple[threading.Thread, list[Any]]:
+    """Run ``pipeline`` of the go-file module in a thread; its steps mark their starts in
+    ``markers`` (made here). The record lands in the returned list."""
+    pipe = getattr(write_module(project_dir, "go_mod", GO_FILE), pipeline)
+    markers.mkdir()
     box: list[Any] = []
     thread = threading.Thread(
         target=lambda: box.append(_run(project, pipe, marker_dir=str(markers)))
@@ -140,10 +146,8 @@ def _start(project: Project, pipe: Any, markers: Path) -> tuple[threading.Thread
 def test_a_killed_worker_is_retried_and_the_run_completes(
     project_dir: Path, project: Project, remote_stack: Path, tmp_path: Path
 ) -> None:
-    mod = write_module(project_dir, "go_mod", GO_FILE)
     markers = tmp_path / "markers"
-    markers.mkdir()
-    thread, box = _start(project, mod.patient, markers)
+    thread, box = _start(project, project_dir, "patient", markers)
     killed = _kill_first_attempt(markers, thread)
     wait_until(lambda: len(list(markers.glob("started-*"))) >= 2, "the retry to start")
     (markers / "go").touch()
@@ -159,10 +163,8 @@ def test_a_killed_worker_is_retried_and_the_run_completes(
 def test_a_killed_worker_without_retries_fails_the_step_naming_the_worker(
     project_dir: Path, project: Project, remote_stack: Path, tmp_path: Path
 ) -> None:
-    mod = write_module(project_dir, "go_mod", GO_FILE)
     markers = tmp_path / "markers"
-    markers.mkdir()
-    thread, box = _start(project, mod.fragile, markers)
+    thread, box = _start(project, project_dir, "fragile", markers)
     killed = _kill_first_attempt(markers, thread)
     thread.join(timeout=300)
     record = box[0]

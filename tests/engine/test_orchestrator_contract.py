@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from store.project import Project
+from store.records import RunRecord, StepRecord
 from tests.engine._engine_helpers import statuses, step, write_module
 from tests.engine._orchestrator_helpers import DIAMOND, wait_until, write_stack
 
@@ -134,13 +135,22 @@ def environment() -> None:
 """
 
 
+def _flaky_run(
+    stacks: Path, project: Project, flavor: str, fail_times: int
+) -> tuple[RunRecord, StepRecord]:
+    """A run of ``retried`` whose step fails ``fail_times`` times; the record and the step."""
+    mod = write_module(stacks, "flaky_mod", FLAKY)
+    record = _run(
+        project, mod.retried, flavor, counter=str(stacks / "count"), fail_times=fail_times
+    )
+    return record, step(record, "flaky")
+
+
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_a_failing_step_is_retried_and_its_attempts_are_recorded(
     stacks: Path, project: Project, flavor: str
 ) -> None:
-    mod = write_module(stacks, "flaky_mod", FLAKY)
-    record = _run(project, mod.retried, flavor, counter=str(stacks / "count"), fail_times=2)
-    flaky = step(record, "flaky")
+    record, flaky = _flaky_run(stacks, project, flavor, fail_times=2)
     assert (record.status, flaky.status, flaky.attempts) == ("completed", "completed", 3)
     assert flaky.retried_error is not None and flaky.retried_error.message == "failure 2"
     assert flaky.error is None
@@ -156,9 +166,7 @@ def test_a_failing_step_is_retried_and_its_attempts_are_recorded(
 def test_retries_run_out_with_the_last_error_kept(
     stacks: Path, project: Project, flavor: str
 ) -> None:
-    mod = write_module(stacks, "flaky_mod", FLAKY)
-    record = _run(project, mod.retried, flavor, counter=str(stacks / "count"), fail_times=9)
-    flaky = step(record, "flaky")
+    record, flaky = _flaky_run(stacks, project, flavor, fail_times=9)
     assert (record.status, flaky.status, flaky.attempts) == ("failed", "failed", 4)
     assert flaky.error is not None and flaky.error.message == "failure 4"
     assert flaky.retried_error is not None and flaky.retried_error.message == "failure 3"

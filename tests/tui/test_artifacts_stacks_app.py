@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app, settle
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from store.errors import MlxError
 from store.index import RunSummary
-from tests.support import pilot_wait
+from tests.support import make_app, pilot_wait, settle
 from tui.app import MlxApp
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.export import ExportModal

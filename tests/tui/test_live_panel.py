@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from conftest import NOW, make_app, settle
+from _tui_records import NOW
 from rich.console import Console
 from textual.widgets import Log, Static
 
-from tests.support import pilot_wait
+from tests.support import make_app, pilot_wait, settle
 from tui.services import Services
 from tui.widgets.run_monitor import RunMonitor, RunSession
 from tui.widgets.step_lanes import StepLanes, generations

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import RUN_A, RUN_C, make_app, settle
+from _tui_records import RUN_A, RUN_C
 from textual.widgets import Checkbox, DataTable, OptionList, Select, Static, Tree
 
-from tests.support import git
+from tests.support import git, make_app, settle
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmModal
 from tui.screens.lineage import LineageScreen
@@ -23,6 +23,20 @@ async def _models(app, pilot) -> ModelsScreen:  # type: ignore[no-untyped-def]
     screen = app.screen
     assert isinstance(screen, ModelsScreen)
     return screen
+
+
+async def _promote_modal(app, pilot, stage: str | None = None) -> PromoteModal:  # type: ignore[no-untyped-def]
+    """The promotion modal of the newest version (``p`` on the versions table), at ``stage``."""
+    screen = await _models(app, pilot)
+    screen.query_one("#versions", DataTable).focus()
+    await pilot.press("p")
+    await settle(pilot, app)
+    modal = app.screen
+    assert isinstance(modal, PromoteModal)
+    if stage is not None:
+        modal.query_one("#stage", Select).value = stage
+        await settle(pilot, app)
+    return modal
 
 
 async def test_models_list_stage_holders_and_versions_with_metrics(services: Services) -> None:
@@ -73,14 +87,7 @@ async def test_promotion_creates_a_branch_with_a_one_line_diff(services: Service
     head = git(root, "rev-parse", "HEAD").strip()
     app = make_app(services)
     async with app.run_test(size=(100, 34)) as pilot:
-        screen = await _models(app, pilot)
-        screen.query_one("#versions", DataTable).focus()
-        await pilot.press("p")
-        await settle(pilot, app)
-        modal = app.screen
-        assert isinstance(modal, PromoteModal)
-        modal.query_one("#stage", Select).value = "staging"
-        await settle(pilot, app)
+        modal = await _promote_modal(app, pilot, "staging")
         assert modal.preview is not None and "+staging = 2" in modal.preview.diff
         metrics = _rendered(modal.query_one("#promote-metrics", Static))
         assert "staging: nobody → v2" in metrics
@@ -102,12 +109,7 @@ async def test_promotion_creates_a_branch_with_a_one_line_diff(services: Service
 async def test_promotion_refusal_is_shown_not_raised(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(100, 34)) as pilot:
-        screen = await _models(app, pilot)
-        screen.query_one("#versions", DataTable).focus()
-        await pilot.press("p")  # v2 -> production, held by v1: needs force
-        await settle(pilot, app)
-        modal = app.screen
-        assert isinstance(modal, PromoteModal)
+        modal = await _promote_modal(app, pilot)  # v2 -> production, held by v1: needs force
         assert modal.query_one("#stage", Select).value == "production"
         await pilot.press("y")
         await settle(pilot, app)
@@ -138,14 +140,7 @@ async def test_an_earlier_promotion_branch_is_replaced_after_confirmation(
     git(root, "branch", branch, "HEAD")  # left by an earlier, unmerged promotion
     app = make_app(services)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _models(app, pilot)
-        screen.query_one("#versions", DataTable).focus()
-        await pilot.press("p")
-        await settle(pilot, app)
-        modal = app.screen
-        assert isinstance(modal, PromoteModal)
-        modal.query_one("#stage", Select).value = "staging"
-        await settle(pilot, app)
+        modal = await _promote_modal(app, pilot, "staging")
         assert "already exists" in _rendered(modal.query_one("#promote-diff", Static))
         await pilot.press("y")
         await settle(pilot, app)
@@ -164,14 +159,7 @@ async def test_failing_gates_refuse_the_promotion_until_forced(services: Service
     git(root, "commit", "-qam", "stricter gate")
     app = make_app(services)
     async with app.run_test(size=(100, 34)) as pilot:
-        screen = await _models(app, pilot)
-        screen.query_one("#versions", DataTable).focus()
-        await pilot.press("p")
-        await settle(pilot, app)
-        modal = app.screen
-        assert isinstance(modal, PromoteModal)
-        modal.query_one("#stage", Select).value = "staging"
-        await settle(pilot, app)
+        modal = await _promote_modal(app, pilot, "staging")
         assert "fails its gates" in str(modal.preview.refusal)
         await pilot.press("y")
         await settle(pilot, app)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import RUN_B, make_app, settle
+from _tui_records import RUN_B
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
-from tests.support import pilot_wait
+from tests.support import make_app, pilot_wait, settle
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.launch import LaunchModal
 from tui.screens.models import ModelsScreen

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import make_app, settle
-
+from tests.support import make_app, settle
 from tui.screens.pipelines import PipelinesScreen
 from tui.services import Services
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import SLOW, make_app, settle
+from _tui_records import SLOW
 from textual.widgets import Input, Static
 
-from tests.support import pilot_wait
+from tests.support import make_app, pilot_wait, settle
 from tui.screens.launch import LaunchModal
 from tui.screens.pipelines import PipelinesScreen
 from tui.screens.run_detail import RunDetailScreen

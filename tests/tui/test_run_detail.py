@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import GATED, LIVE, RUN_A, RUN_B, RUN_C, make_app, settle
+from _tui_records import GATED, LIVE, RUN_A, RUN_B, RUN_C
 from textual.widgets import DataTable, Log, OptionList, Static, TabbedContent
 
-from tests.support import DEADLINE, mlx_env, pilot_wait
+from tests.support import DEADLINE, make_app, mlx_env, pilot_wait, settle
 from tui.messages import LaunchPipeline, OpenLineage
 from tui.screens.compare import CompareScreen
 from tui.screens.lineage import LineageScreen

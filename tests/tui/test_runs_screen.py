@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import LIVE, NOW, RUN_A, RUN_B, RUN_C, RUN_E, make_app, settle
+from _tui_records import LIVE, NOW, RUN_A, RUN_B, RUN_C, RUN_E
 from textual import events
 from textual.widgets import Input
 
 from store.index import RunSummary
 from store.recorder import commit_run
 from store.records import RunRecord
-from tests.support import pilot_wait
+from tests.support import make_app, pilot_wait, settle
 from tui.messages import CompareRuns, OpenRun
 from tui.screens.compare import CompareScreen
 from tui.screens.run_detail import RunDetailScreen

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from conftest import RUN_A, RUN_B, RUN_C, make_app, settle
+from _tui_records import RUN_A, RUN_B, RUN_C
 
+from tests.support import make_app, settle
 from tui.screens.lineage import LineageScreen
 from tui.screens.run_detail import RunDetailScreen
 from tui.services import Services

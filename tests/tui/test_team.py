@@ -10,12 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Recorder, add_remotes, make_app, settle
+from _tui_records import NOW, Recorder
 
 from store.project import Project
 from store.recorder import commit_run
 from store.records import RunRecord
-from tests.support import pilot_wait
+from tests.support import add_remotes, make_app, pilot_wait, settle
 from tui.services import Services
 from tui.team import team_state
 from tui.widgets.runs_table import RunsTable

@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import GATED, RUN_A, RUN_B, RUN_C, add_remotes
+from _tui_records import GATED, RUN_A, RUN_B, RUN_C
 
 from store.project import Project
-from tests.support import REPO, wait_until
+from tests.support import REPO, add_remotes, wait_until
 
 if shutil.which("tmux") is None and os.environ.get("MLX_REQUIRE_TMUX"):
     raise RuntimeError("tmux is required (MLX_REQUIRE_TMUX is set) but not installed")
