@@ -204,11 +204,15 @@ class Client:
         return PipelineRunView(self.project, RunRecord.model_validate(data))
 
     def _run_by_name(self, name: str) -> dict[str, Any]:
-        for row in self.project.index.list_runs():
-            data = self.project.index.run_json(row.id)
-            if data.get("name") == name:
-                return data
-        raise NotFoundError("run", name, hint="(give a run id, an id prefix or a run name)")
+        ids = self.project.index.runs_named(name)
+        if len(ids) > 1:  # clones that never synced can both use a name (engine.run_names)
+            raise ValidationError(
+                f"run name {name!r} is ambiguous: runs {', '.join(i[:12] for i in ids)} have "
+                "it (made in clones that had not synced); give a run id instead"
+            )
+        if not ids:
+            raise NotFoundError("run", name, hint="(give a run id, an id prefix or a run name)")
+        return self.project.index.run_json(ids[0])
 
     get_run = get_pipeline_run
 

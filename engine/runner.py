@@ -73,6 +73,8 @@ def run_pipeline(
             f"--require-clean: the run's code has local changes: {', '.join(state.dirty_files)}; "
             "commit them (or stash them) first"
         )
+    if driver.unique_name and reproduces:  # a reproduction is another run: its own name
+        driver.run_name = f"{driver.run_name}-reproduced-{driver.run_id[:8]}"
     if driver.unique_name:
         check_run_name(project, driver.run_name, driver.run_id)
     driver.start()

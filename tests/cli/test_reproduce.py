@@ -64,7 +64,9 @@ def test_require_clean_refuses_a_dirty_tree_and_accepts_a_clean_one(dirty: Path)
 
 
 def test_reproduce_rebuilds_the_exact_code_and_matches_byte_for_byte(dirty: Path) -> None:
-    (dirty / "pipelines" / "repro.py").write_text(PIPELINE.replace("n: int = 4", "n: int = 6"))
+    changed = PIPELINE.replace("n: int = 4", "n: int = 6")
+    changed = changed.replace("@pipeline\n", '@pipeline(run_name="nightly")\n')  # a unique name
+    (dirty / "pipelines" / "repro.py").write_text(changed)
     run = mlx_run_json(dirty, "repro")  # a tracked edit and two untracked modules
     assert run["code"]["dirty_files"] == [
         "mathlib.py", "pipelines/helpers.py", "pipelines/repro.py"]  # fmt: skip
@@ -79,6 +81,8 @@ def test_reproduce_rebuilds_the_exact_code_and_matches_byte_for_byte(dirty: Path
     assert all(o["original"] == o["reproduced"] for o in result["outputs"])
     again = mlx_json(dirty, "runs", "show", result["run"], "--json")
     assert again["config"]["reproduces"] == run["id"]
+    first = mlx_json(dirty, "runs", "show", run["id"], "--json")
+    assert (first["name"], again["name"]) == ("nightly", f"nightly-reproduced-{again['id'][:8]}")
     assert {s["status"] for s in again["steps"]} == {"completed"}  # cache off
     assert git(dirty, "status", "--porcelain") == status  # the user's tree is untouched
     assert len(git(dirty, "worktree", "list").splitlines()) == 1  # the temporary one is gone

@@ -89,6 +89,18 @@ def test_a_run_name_taken_while_the_run_ran_fails_that_run_but_keeps_its_record(
     assert second.run.status == "failed" and second.run.name == "shared-bbbbbbbb"
     assert second.run.error is not None and "already exists" in second.run.error.message
     assert project.index.runs_named("shared") == ["a" * 32]
+    assert Client().get_pipeline_run("shared").id == "a" * 32
+
+
+def test_a_name_two_unsynced_clones_both_used_is_reported_as_ambiguous(project: Project) -> None:
+    """Without ``names_taken`` (as a merge of two clones' runs brings them) both runs stay."""
+    now = datetime.now(UTC)
+    for run_id in ("e" * 32, "f" * 32):
+        run = RunRecord(id=run_id, pipeline="p", name="twin", status="completed", started_at=now)
+        commit_run(project.runs, run, [])
+    with pytest.raises(ValueError, match="run name 'twin' is ambiguous: runs eeeeeeeeeeee, ffff"):
+        Client().get_pipeline_run("twin")
+    assert Client().get_pipeline_run("e" * 12).id == "e" * 32  # ids stay the key
 
 
 # -- artifact versions -------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def run_json(run: dict[str, Any], pub: Any = None) -> dict[str, Any]:
             "metadata": s.get("metadata", {}), "error": s.get("error"),
             "attempts": s.get("attempts", 1), "retried_error": s.get("retried_error"),
         })  # fmt: skip
-    keys = ("id", "pipeline", "status", "started_at", "finished_at", "parameters", "stack",
+    keys = ("id", "name", "pipeline", "status", "started_at", "finished_at", "parameters", "stack",
             "orchestrator", "tags", "code", "model", "error", "host", "user", "config")  # fmt: skip
     data = {**{k: run.get(k) for k in keys}, "steps": steps}
     if pub is not None:
