@@ -42,8 +42,12 @@ def save_artifact(data: Any, name: str, version: int | str | None = None, *,
         if name in ctx.output_names:
             raise ValidationError(f"save_artifact({name!r}): the step already has that output")
         ctx.extra_outputs[name] = data
+        if version is not None:
+            ctx.extra_output_versions[name] = str(version)
         if metadata:
             ctx.output_metadata.setdefault(name, {}).update(metadata)
+        if tags:
+            ctx.output_tags.setdefault(name, []).extend(tags)
         return None
     from store.project import Project
     from store.recorder import commit_run

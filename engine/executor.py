@@ -177,10 +177,10 @@ def _store_outputs(
     values.update(ctx.extra_outputs)
     drafts = {}
     declared = {s.name: s for s in specs}
-    for declared_spec in specs:  # explicit version names are unique (ZenML refuses a second)
-        if declared_spec.version_name is not None:
-            label = declared_spec.version_name
-            check_version_name(project, names[declared_spec.name], label)
+    labels = {s.name: s.version_name for s in specs if s.version_name is not None}
+    labels.update(ctx.extra_output_versions)  # save_artifact(..., version=) in the step
+    for output, label in labels.items():  # explicit version names are unique (ZenML refuses)
+        check_version_name(project, names.get(output, output), label)
     for name, data in values.items():
         materializer = task.step.output_materializers.get(name)
         spec = declared.get(name)
@@ -193,8 +193,8 @@ def _store_outputs(
         tags = [*(spec.tags if spec else ()), *ctx.output_tags.get(name, [])]
         if tags:
             drafts[name]["tags"] = list(dict.fromkeys(tags))
-        if spec is not None and spec.version_name is not None:
-            drafts[name]["version_name"] = spec.version_name
+        if name in labels:
+            drafts[name]["version_name"] = labels[name]
     return drafts
 
 

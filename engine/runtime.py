@@ -43,6 +43,7 @@ class StepContext:
     output_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     model_metadata: dict[str, Any] = field(default_factory=dict)
     extra_outputs: dict[str, Any] = field(default_factory=dict)
+    extra_output_versions: dict[str, str] = field(default_factory=dict)  # save_artifact(version=)
     output_names: list[str] = field(default_factory=list)
     stage_requests: list[tuple[str, bool]] = field(default_factory=list)
     output_tags: dict[str, list[str]] = field(default_factory=dict)

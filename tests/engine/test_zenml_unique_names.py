@@ -279,3 +279,20 @@ def test_pipeline_retry_and_settings_are_step_defaults_the_step_can_override(
     assert run.steps["read_env"].outputs["output"].load() == "p/p"
     assert run.steps["own"].outputs["output"].load().endswith("/s")  # the step's key wins
     assert os.environ.get("FROM_PIPELINE") is None
+
+
+def test_save_artifact_with_a_version_inside_a_step_names_it_once(project: Project) -> None:
+    @step(enable_cache=False)
+    def snapshot() -> None:
+        save_artifact({"rows": 3}, "snapshot", version="release_1", tags=["release"])
+
+    @pipeline
+    def releasing() -> None:
+        snapshot()
+
+    releasing()
+    made = Client().get_artifact_version("snapshot", "release_1")
+    assert made.load() == {"rows": 3} and made.version_name == "release_1"
+    assert "release" in made.record.tags
+    with pytest.raises(PipelineRunFailedError, match=r"snapshot \(version release_1\)"):
+        releasing()
