@@ -201,6 +201,12 @@ class Services:
         value = Client(self.project).get_artifact_version(record["name"], record["version"]).load()
         return describe_value(value)
 
+    def preview_data(self, record: dict[str, Any]) -> Any:
+        """The :class:`tui.previews.build.Preview` of an artifact version (reads the cache)."""
+        from tui.previews.load import load_preview
+
+        return load_preview(self.project, record, PREVIEW_LIMIT)
+
     def _raw_preview(self, pointer: dict[str, Any]) -> str:
         if not pointer or str(pointer.get("md5", "")).endswith(".dir"):
             return "(a directory; export it to look inside)"

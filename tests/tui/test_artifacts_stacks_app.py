@@ -38,8 +38,8 @@ async def test_artifacts_list_versions_and_preview_the_value(services: Services)
         assert labels[0] == "metrics  2v ↑2"
         table = screen.query_one("#artifact-versions", DataTable)
         assert [str(c) for c in table.get_row_at(0)][:3] == ["v2", "dict", "18B"]
-        preview = str(screen.query_one("#preview", Static).render())
-        assert '"accuracy": 0.95' in preview
+        syntax = screen.query_one("#preview", Static).content
+        assert '"accuracy": 0.95' in getattr(syntax, "code", "")
 
 
 async def test_export_writes_the_bytes_and_lineage_opens(services: Services) -> None:

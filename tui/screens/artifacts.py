@@ -1,8 +1,10 @@
 """Artifacts: names, their versions, a preview of the value, export and lineage.
 
-The preview loads the value in a thread (``Client.get_artifact_version(...).load()``) and shows
-JSON, a DataFrame's head or an array's shape and dtype; values above a size limit are only
-described. ``e`` exports the version's bytes to a path, ``o`` (or ``enter``) opens its lineage.
+The preview (:class:`tui.widgets.preview.PreviewPane`) loads the version in a worker thread and
+shows it as what it is: rendered Markdown, highlighted HTML/JSON, CSV and DataFrames as tables,
+an array's shape, dtype and head; other values in one line. Under it, the artifact's numeric
+metadata is plotted across its versions. ``e`` exports the version's bytes to a path, ``o``
+(or ``enter`` on a version) opens its lineage.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, OptionList, Static
 
 from tui.format import format_age, format_size
 from tui.messages import OpenLineage
+from tui.previews.build import Preview, note
+from tui.previews.series import metric_series
 from tui.screens.base import MlxScreen
 from tui.screens.export import ExportModal
 from tui.widgets.fit_table import FitColumn, FitTable
+from tui.widgets.preview import PreviewPane
 from tui.widgets.side_list import SideList
 
 __all__ = ["ArtifactsScreen"]
@@ -44,6 +49,7 @@ class ArtifactsScreen(MlxScreen):
         super().__init__()
         self.name_: str | None = None
         self.versions: list[dict[str, Any]] = []
+        self.series: list[tuple[str, list[tuple[int, float]]]] = []
 
     def compose(self) -> ComposeResult:
         yield Static("Artifacts", id="artifacts-title", classes="title")
@@ -51,8 +57,7 @@ class ArtifactsScreen(MlxScreen):
             yield SideList(id="artifact-names")
             with Vertical(id="artifact-detail"):
                 yield FitTable(id="artifact-versions")
-                with VerticalScroll(id="preview-box"):
-                    yield Static("", id="preview")
+                yield PreviewPane(id="preview-box")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -88,6 +93,7 @@ class ArtifactsScreen(MlxScreen):
             ]))  # fmt: skip
         table = self.query_one("#artifact-versions", FitTable)
         table.show(VERSION_COLUMNS, rows)
+        self.series = metric_series(self.versions)
         if self.versions:
             table.move_cursor(row=0)
             self._preview(self.versions[0])
@@ -100,24 +106,25 @@ class ArtifactsScreen(MlxScreen):
         return self.versions[min(table.cursor_row, len(self.versions) - 1)]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if self.current is not None:
+        if event.data_table.id == "artifact-versions" and self.current is not None:
             self._preview(self.current)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_lineage()
+        if event.data_table.id == "artifact-versions":
+            self.action_lineage()
 
     def _preview(self, record: dict[str, Any]) -> None:
-        preview = self.query_one("#preview", Static)
-        preview.update(Text(f"{record['name']}:{record['version']}  loading…", style="italic"))
-        self.background(self._load_preview, record, done=preview.update, group="preview")
+        pane = self.query_one(PreviewPane)
+        pane.start(record)
+        pane.plot(self.series, record.get("version"))
+        self.background(self._load_preview, record, done=pane.show, group="preview")
 
-    def _load_preview(self, record: dict[str, Any]) -> Text:
-        head = Text(f"{record['name']}:{record['version']}  {record.get('type')}\n", style="bold")
+    def _load_preview(self, record: dict[str, Any]) -> Preview:
         try:
-            body = self.services.preview(record)
+            preview: Preview = self.services.preview_data(record)
         except Exception as exc:  # noqa: BLE001 - any loader failure is shown, not raised
-            return head + Text(f"cannot preview: {type(exc).__name__}: {exc}", style="red")
-        return head + Text(body)
+            return note(f"cannot preview: {type(exc).__name__}: {exc}", error=True)
+        return preview
 
     def action_lineage(self) -> None:
         if self.current is not None:

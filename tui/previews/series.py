@@ -1,0 +1,69 @@
+"""Metric series across the versions of one artifact, drawn as one-line plots.
+
+A numeric metadata value (``log_metadata(..., infer_artifact=True)``, or what a materializer
+records, such as a frame's ``rows``) that two or more versions carry is a series. Each one is
+drawn as a line of eighth-blocks, one per version (the newest that fit), with its min, max and
+last value; the version under the cursor is highlighted. Pure: no Textual, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+
+from store.models import metric_values
+
+__all__ = ["MAX_SERIES", "metric_series", "render_series"]
+
+MAX_SERIES = 4
+_LEVELS = "▁▂▃▄▅▆▇█"
+
+Series = tuple[str, list[tuple[int, float]]]
+
+
+def metric_series(versions: Sequence[dict[str, Any]], limit: int = MAX_SERIES) -> list[Series]:
+    """``(metric, [(version, value), ...])`` oldest first, for metrics of 2+ versions, by name.
+
+    Metrics that never change (a frame's column count) are left out when some metric changes.
+    """
+    points: dict[str, list[tuple[int, float]]] = {}
+    for record in sorted(versions, key=lambda r: int(r.get("version") or 0)):
+        if record.get("version") is None:
+            continue
+        for key, value in metric_values(record.get("metadata") or {}).items():
+            points.setdefault(key, []).append((int(record["version"]), value))
+    found = [(k, v) for k, v in points.items() if len(v) >= 2]
+    changing = [(k, v) for k, v in found if len({value for _, value in v}) > 1]
+    return sorted(changing or found)[:limit]
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def render_series(series: Sequence[Series], width: int, selected: int | None = None) -> Text:
+    """One line per metric: ``name  ▁▃▅█  min 0.5  max 0.9  last 0.9 (v4)``."""
+    text = Text()
+    if not series:
+        return text
+    label_width = min(max(len(name) for name, _ in series), 24)
+    for row, (name, points) in enumerate(series):
+        values = [v for _, v in points]
+        low, high = min(values), max(values)
+        labels = f"  min {_number(low)}  max {_number(high)}  last {_number(values[-1])}"
+        labels += f" (v{points[-1][0]})"
+        room = max(width - label_width - 2 - len(labels), 4)
+        shown = points[-room:]
+        span = high - low
+        if row:
+            text.append("\n")
+        title = name if len(name) <= label_width else name[: label_width - 1] + "…"
+        text.append(title.ljust(label_width) + "  ", style="bold")
+        for version, value in shown:
+            level = round((value - low) / span * (len(_LEVELS) - 1)) if span else 3
+            style = "reverse cyan" if version == selected else "cyan"
+            text.append(_LEVELS[level], style=style)
+        text.append(labels, style="grey62")
+    return text
