@@ -172,7 +172,7 @@ class Model:
                 return None
             return {
                 "id": uuid.uuid4().hex, "name": self.name, "attach": True,
-                "version": self.resolve_number(project), "run_id": run_id, "pipeline": pipeline,
+                "version": None, "run_id": run_id, "pipeline": pipeline,  # the runner sets it
                 "created_at": datetime.now(UTC).isoformat(), "metadata": metadata,
             }  # fmt: skip
         return {

@@ -69,7 +69,9 @@ class ModelLink:
         if not isinstance(draft, dict):
             return None
         if draft.get("attach"):  # metadata for the version this run used, not a new one
-            draft["version"] = self._consumed_version or draft["version"]
+            if self._consumed_version is None:
+                return None
+            draft["version"] = self._consumed_version
             return draft
         # outputs taken from the cache belong to this version too (new ones are linked at commit)
         for step in cached_steps:
