@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from store.errors import (
@@ -43,7 +43,7 @@ from store.errors import (
     ValidationError,
 )
 from store.odb_io import entry_oids, passive_odb_class, tmp_files, transfer_errors
-from store.records import DvcPointer
+from store.pointers import PointerLike
 from store.verify import Verifier
 
 if TYPE_CHECKING:
@@ -51,7 +51,11 @@ if TYPE_CHECKING:
     from dvc_data.hashfile.db.local import LocalHashFileDB
     from dvc_data.hashfile.hash_info import HashInfo
 
+    from store.records import DvcPointer
+
 __all__ = ["ArtifactStore"]
+
+P = TypeVar("P", bound=PointerLike)
 
 _SECTION_QUOTES = re.compile(r"""^'(.*)'$""")
 _REMOTE_SECTION = re.compile(r'^remote\s+"(?P<name>.+)"$')
@@ -118,6 +122,8 @@ class ArtifactStore:
         oid = obj.hash_info.value
         assert oid is not None and meta.size is not None
         is_dir = obj.hash_info.isdir
+        from store.records import DvcPointer
+
         self._touch(DvcPointer(md5=oid, size=meta.size), cache)  # see gc(older_than=)
         return DvcPointer(md5=oid, size=meta.size, nfiles=meta.nfiles if is_dir else None)
 
@@ -129,7 +135,7 @@ class ArtifactStore:
         """
         return self._verifier().pointer_ok(pointer)
 
-    def exists(self, pointer: DvcPointer) -> bool:
+    def exists(self, pointer: PointerLike) -> bool:
         """Return True when the pointer's bytes (a ``.dir`` and all its entries) are cached.
 
         Plain file checks on DVC 3's cache layout, without importing dvc-data: a fully cached
@@ -196,7 +202,7 @@ class ArtifactStore:
         return dest
 
     def gc(
-        self, keep: Iterable[DvcPointer], dry: bool = False, older_than: float | None = None
+        self, keep: Iterable[PointerLike], dry: bool = False, older_than: float | None = None
     ) -> list[str]:
         """Delete every cache object not referenced by ``keep``; return the removed object ids.
 
@@ -226,7 +232,7 @@ class ArtifactStore:
     # -- remotes -------------------------------------------------------------------------
 
     def fetch(
-        self, pointers: Iterable[DvcPointer], remote: str | None = None, callback: Any = None
+        self, pointers: Iterable[PointerLike], remote: str | None = None, callback: Any = None
     ) -> int:
         """Download the pointers' missing objects from ``remote``; return how many objects
         arrived (a ``.dir`` manifest and each of its entries count one).
@@ -259,7 +265,7 @@ class ArtifactStore:
             )
         return self.last_fetched
 
-    def cached_oids(self, pointers: Iterable[DvcPointer]) -> set[str]:
+    def cached_oids(self, pointers: Iterable[PointerLike]) -> set[str]:
         """The object ids of ``pointers`` (with the entries of cached manifests) in the cache."""
         found: set[str] = set()
         for pointer in pointers:
@@ -270,7 +276,7 @@ class ArtifactStore:
         return found
 
     def push(
-        self, pointers: Iterable[DvcPointer], remote: str | None = None, callback: Any = None
+        self, pointers: Iterable[PointerLike], remote: str | None = None, callback: Any = None
     ) -> int:
         """Upload the pointers' objects (a ``.dir`` always with all its entries); return count.
 
@@ -303,17 +309,20 @@ class ArtifactStore:
             )
         return len(result.transferred)
 
-    def absent_from_remote(
-        self, pointers: Iterable[DvcPointer], remote: str | None = None
-    ) -> list[DvcPointer]:
+    def absent_from_remote(self, pointers: Iterable[P], remote: str | None = None) -> list[P]:
         """The pointers whose bytes ``remote`` lacks (a ``.dir`` counts with all its entries).
 
-        One batched existence query; a ``.dir`` manifest is read from the cache, else the remote.
+        A local-directory remote is answered with plain file checks (no dvc-data import);
+        others with one batched existence query. A ``.dir`` manifest is read from the cache,
+        else the remote.
         """
         pointers = list(pointers)
         if not pointers:
             return []
         name = self._remote_name(remote)
+        local = self._local_remote_dir(name)
+        if local is not None:
+            return [p for p in pointers if not self._in_dir(p, local)]
         odb = self._remote_odb(name)
         cache = self._cache_odb()
         with _wrapped(f"querying DVC remote {name!r}", DvcRemoteError):
@@ -332,6 +341,28 @@ class ArtifactStore:
                 absent.append(p)
         return absent
 
+    def _local_remote_dir(self, name: str) -> Path | None:
+        """The directory of a local-directory remote (None for others); raises when missing."""
+        local = _local_path(self._dvc_dir, self.remotes()[name])
+        if local is not None and not local.is_dir():
+            self._remote_odb(name)  # raises the "does not exist" error
+        return local
+
+    def _in_dir(self, pointer: PointerLike, remote_dir: Path) -> bool:
+        """Whether a local-directory remote (DVC 3 layout) holds all of the pointer's objects."""
+
+        def there(oid: str) -> bool:
+            return (remote_dir / "files" / "md5" / oid[:2] / oid[2:]).is_file()
+
+        if not there(pointer.md5):
+            return False
+        if not pointer.is_dir:
+            return True
+        oids = _manifest_oids(self._cache_path(pointer.md5))
+        if oids is None:
+            oids = _manifest_oids(remote_dir / "files" / "md5" / pointer.md5[:2] / pointer.md5[2:])
+        return oids is not None and all(there(oid) for oid in oids)
+
     def in_remote(self, pointer: DvcPointer, remote: str | None = None) -> bool:
         """Return True when ``remote`` holds the pointer's bytes (a ``.dir`` and all entries)."""
         name = self._remote_name(remote)
@@ -348,7 +379,7 @@ class ArtifactStore:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _touch(self, pointer: DvcPointer, cache: HashFileDB) -> None:
+    def _touch(self, pointer: PointerLike, cache: HashFileDB) -> None:
         """Mark a just-saved object (and a ``.dir``'s entries) as recently used, for gc.
 
         Content that was already cached keeps its old time otherwise, and a concurrent
@@ -365,7 +396,7 @@ class ArtifactStore:
         # "copy" so checkout never links into the read-only cache whatever [cache] type says.
         return _local_odb(self.cache_dir, type=["copy"])
 
-    def _remote_name(self, remote: str | None, wanted: DvcPointer | None = None) -> str:
+    def _remote_name(self, remote: str | None, wanted: PointerLike | None = None) -> str:
         """Resolve ``remote`` (None: the default) to a configured name, or raise."""
         known = self.remotes()
         name = remote or self.default_remote()
@@ -430,7 +461,7 @@ class ArtifactStore:
         return Verifier(self.cache_dir, self._dvc_dir / "tmp" / "mlx-verified.sqlite")
 
     @staticmethod
-    def _oids(pointer: DvcPointer, odb: HashFileDB) -> set[str] | None:
+    def _oids(pointer: PointerLike, odb: HashFileDB) -> set[str] | None:
         """The object ids a pointer needs: itself, plus the entries of a ``.dir``.
 
         None when the ``.dir`` manifest cannot be read from ``odb`` (absent or corrupt).
@@ -463,7 +494,7 @@ def _mtime(path: str) -> float:
         return float("inf")  # gone already: nothing to delete
 
 
-def _hash_info(pointer: DvcPointer) -> HashInfo:
+def _hash_info(pointer: PointerLike) -> HashInfo:
     from dvc_data.hashfile.hash_info import HashInfo
 
     return HashInfo("md5", pointer.md5)

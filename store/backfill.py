@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING
 
 from store.paths import DVC_DIR, dvc_file_path
-from store.records import dvc_file
+from store.pointers import dvc_file
 from store.remote_objects import changed_blobs, pointers_in
 
 if TYPE_CHECKING:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from store.errors import GitError
 from store.paths import journal_dir
+from store.pointers import PointerLike
 from store.records import DvcPointer
 from store.remote_objects import changed_blobs, pointers_in
 
@@ -51,7 +53,7 @@ class GcResult:
 def collect_garbage(project: Project, grace: float = DEFAULT_GRACE, dry: bool = False) -> GcResult:
     """Delete unreferenced DVC cache objects older than ``grace`` seconds (see the module)."""
     started = time.time()
-    keep: dict[str, DvcPointer] = {}
+    keep: dict[str, PointerLike] = {}
     journals = _journal_pointers(project, keep)  # first: see the module docstring
     refs = _ref_pointers(project, keep)
     revisions = _dvc_pointers(project, keep)
@@ -76,12 +78,12 @@ def parse_duration(text: str) -> float:
 
 
 # -- what is referenced ----------------------------------------------------------------------
-def _add(keep: dict[str, DvcPointer], pointers: list[DvcPointer]) -> None:
+def _add(keep: dict[str, PointerLike], pointers: Iterable[PointerLike]) -> None:
     for pointer in pointers:
         keep.setdefault(pointer.md5, pointer)
 
 
-def _journal_pointers(project: Project, keep: dict[str, DvcPointer]) -> int:
+def _journal_pointers(project: Project, keep: dict[str, PointerLike]) -> int:
     directory = journal_dir(project.git.common_dir)
     paths = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
     for path in paths:
@@ -97,7 +99,7 @@ def _journal_pointers(project: Project, keep: dict[str, DvcPointer]) -> int:
     return len(paths)
 
 
-def _ref_pointers(project: Project, keep: dict[str, DvcPointer]) -> list[str]:
+def _ref_pointers(project: Project, keep: dict[str, PointerLike]) -> list[str]:
     git = project.git
     fmt = "--format=%(refname) %(objectname)"
     out = git.run("for-each-ref", fmt, "refs/mlx/", "refs/remotes/")
@@ -112,7 +114,7 @@ def _ref_pointers(project: Project, keep: dict[str, DvcPointer]) -> list[str]:
     return refs
 
 
-def _dvc_pointers(project: Project, keep: dict[str, DvcPointer]) -> int:
+def _dvc_pointers(project: Project, keep: dict[str, PointerLike]) -> int:
     """Outputs of ``*.dvc`` files and ``dvc.lock`` on every branch and tag and in the work tree."""
     git = project.git
     revisions = git.run("for-each-ref", "--format=%(objectname)", "refs/heads/", "refs/tags/")

@@ -21,7 +21,7 @@ import functools
 import json
 import sqlite3
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,8 +202,14 @@ class Index:
         return db
 
     @_healing
-    def sync(self) -> None:
-        """Catch up with the runs ref (cheap when nothing changed)."""
+    def sync(self, validated: Mapping[tuple[str, str], bytes] | None = None) -> None:
+        """Catch up with the runs ref (cheap when nothing changed).
+
+        Args:
+            validated: records the caller already read and validated at their paths with
+                :func:`store.records.record_at` (``(path, blob id) -> bytes``; a pull validates
+                every incoming record): stored without being read or validated again.
+        """
         tip = self.runs.tip()
         if tip is not None and tip == self._synced_tip:
             return
@@ -219,13 +225,14 @@ class Index:
             elif old is None or not self._has_commit(old):
                 self._clear(db)
                 rows = self.runs.git.ls_tree(tip)
-                fresh_invalid = self._ingest(db, [(p, b) for p, b in rows], fresh=True)
+                fresh_invalid = self._ingest(db, rows, fresh=True, validated=validated)
             else:
                 changes = self.runs.git.diff_tree(old, tip)
                 for status, path, _ in changes:
                     if status == "D":
                         self._forget(db, path)
-                fresh_invalid = self._ingest(db, [(p, b) for s, p, b in changes if s != "D"])
+                changed = [(p, b) for s, p, b in changes if s != "D"]
+                fresh_invalid = self._ingest(db, changed, validated=validated)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip,))
         self._synced_tip = tip
         if fresh_invalid:
@@ -276,26 +283,30 @@ class Index:
             db.execute("DELETE FROM models WHERE name=? AND version=?", (key, int(sub)))
 
     def _ingest(
-        self, db: sqlite3.Connection, rows: list[tuple[str, str]], fresh: bool = False
-    ) -> list[tuple[str, str]]:
+        self, db: sqlite3.Connection, rows: list[tuple[str, str]], fresh: bool = False,
+        validated: Mapping[tuple[str, str], bytes] | None = None,
+    ) -> list[tuple[str, str]]:  # fmt: skip
         """Parse and store new blobs; return ``(path, reason)`` of those that are invalid."""
         known = dict(db.execute("SELECT path, blob FROM blobs").fetchall()) if rows else {}
         todo = [(p, b) for p, b in rows if known.get(p) != b and parse_record_path(p)]
         if not todo:
             return []
-        from store.records import record_at  # pydantic: only when there is something new
-
-        blobs = self.runs.git.read_blobs(sorted({b for _, b in todo}))
+        checked = validated or {}
+        unread = sorted({b for p, b in todo if (p, b) not in checked})
+        blobs = self.runs.git.read_blobs(unread) if unread else {}
         invalid: list[tuple[str, str]] = []
         for path, blob in todo:
-            raw = blobs.get(blob)
+            raw = checked.get((path, blob)) or blobs.get(blob)
             if raw is None:
                 continue
             if not fresh:
                 self._forget(db, path)
             db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (path, blob))
             try:
-                record_at(path, raw)
+                if (path, blob) not in checked:
+                    from store.records import record_at  # pydantic: only for unchecked records
+
+                    record_at(path, raw)
             except InvalidRecordError as exc:
                 db.execute(
                     "INSERT OR REPLACE INTO invalid VALUES (?,?,?)", (path, blob, exc.reason)

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from store.errors import InvalidRecordError
 from store.names import MAX_NAME, md5_problem, name_problem
 from store.paths import dvc_file_path, parse_record_path, run_path, versioned_path
+from store.pointers import dvc_file
 
 __all__ = [
     "ArtifactRef",
@@ -38,6 +39,7 @@ __all__ = [
     "StepRecord",
     "StepStatus",
     "dump_record",
+    "dvc_file",
     "load_record",
     "record_at",
 ]
@@ -287,15 +289,6 @@ _KINDS: dict[str, type[Record]] = {
     "artifact": ArtifactVersionRecord,
     "model": ModelVersionRecord,
 }
-
-
-def dvc_file(pointer: DvcPointer) -> bytes:
-    """The canonical ``.dvc`` file of one object (same bytes in every clone: merges agree)."""
-    lines = ["outs:", f"- md5: {pointer.md5}", f"  size: {pointer.size}"]
-    if pointer.nfiles is not None:
-        lines.append(f"  nfiles: {pointer.nfiles}")
-    lines += ["  hash: md5", f"  path: {pointer.md5.removesuffix('.dir')}", ""]
-    return "\n".join(lines).encode()
 
 
 def check_dvc_file(path: str, data: bytes) -> None:

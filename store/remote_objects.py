@@ -18,14 +18,13 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from store.gitobj import Git
 from store.paths import ARTIFACTS_DIR, RUNS_DIR
-from store.records import DvcPointer
+from store.pointers import ObjectRef, object_ref
 
 if TYPE_CHECKING:
     from store.project import Project
@@ -45,7 +44,7 @@ class Completion:
 
     checked: int  # pointers looked at
     uploaded: int  # objects sent to the DVC remote
-    missing: tuple[DvcPointer, ...]  # neither in the local cache nor on the DVC remote
+    missing: tuple[ObjectRef, ...]  # neither in the local cache nor on the DVC remote
     blocking: tuple[str, ...]  # md5s of ``missing`` referenced by records not yet published
     uploaded_bytes: int = 0
 
@@ -73,8 +72,8 @@ def complete_remote(
         since = None
     wanted = {p.md5: p for p in pointers_in(git, changed_blobs(git, since, tip))}
     for item in note.get("pending", []):
-        pointer = DvcPointer.model_validate(item)
-        wanted.setdefault(pointer.md5, pointer)
+        if (pointer := object_ref(item)) is not None:
+            wanted.setdefault(pointer.md5, pointer)
     pointers = list(wanted.values())
     if progress:
         progress("checking", 0, len(pointers))
@@ -110,9 +109,10 @@ def changed_blobs(git: Git, old: str | None, new: str) -> list[str]:
     return [b for p, b in rows if p.startswith(prefixes) and p.endswith(".json")]
 
 
-def pointers_in(git: Git, blobs: Iterable[str]) -> list[DvcPointer]:
-    """Pointers of artifact records and step logs in those record blobs (deduplicated)."""
-    found: dict[str, DvcPointer] = {}
+def pointers_in(git: Git, blobs: Iterable[str]) -> list[ObjectRef]:
+    """Pointers of artifact records, step logs and code patches in those record blobs
+    (deduplicated; plain JSON, no record models: see :mod:`store.pointers`)."""
+    found: dict[str, ObjectRef] = {}
     for raw in git.read_blobs(sorted(set(blobs))).values():
         try:  # records already on the ref that are invalid are skipped, never trusted
             data = json.loads(raw)
@@ -122,9 +122,8 @@ def pointers_in(git: Git, blobs: Iterable[str]) -> list[DvcPointer]:
         except (ValueError, AttributeError, TypeError):
             continue
         for item in candidates:
-            if isinstance(item, dict) and item.get("md5"):
-                with suppress(ValueError):  # pydantic's ValidationError is a ValueError
-                    found.setdefault(item["md5"], DvcPointer.model_validate(item))
+            if (pointer := object_ref(item)) is not None:
+                found.setdefault(pointer.md5, pointer)
     return list(found.values())
 
 

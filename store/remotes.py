@@ -1,12 +1,13 @@
-"""The git remotes of the user's repository, read with GitPython.
+"""The git remotes of the user's repository: one ``git config --get-regexp`` (no GitPython).
 
-GitPython's config reader is clearer than parsing ``git remote -v`` text. It costs about 0.1 s
-to import, so only commands that talk to a remote (push, pull) use this module; runs and
-listings never do (they stay on the plumbing of :mod:`store.gitobj`).
+Push and pull check the remote name before anything moves; reading the configuration with
+plumbing costs one short git process, where importing GitPython cost about 0.1 s and two
+more git processes.
 """
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from store.errors import NotFoundError
@@ -16,10 +17,16 @@ __all__ = ["git_remotes", "require_remote"]
 
 def git_remotes(root: Path) -> dict[str, str]:
     """``name -> fetch URL`` of every remote configured for the repository holding ``root``."""
-    import git
-
-    with git.Repo(root, search_parent_directories=True) as repo:
-        return {remote.name: str(remote.config_reader.get("url")) for remote in repo.remotes}
+    proc = subprocess.run(
+        ["git", "config", "-z", "--get-regexp", r"^remote\..*\.url$"], cwd=root,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    remotes: dict[str, str] = {}
+    for entry in proc.stdout.split("\0"):
+        key, _, url = entry.partition("\n")
+        if key.startswith("remote.") and key.endswith(".url"):
+            remotes.setdefault(key[len("remote.") : -len(".url")], url)
+    return remotes
 
 
 def require_remote(root: Path, remote: str) -> str:

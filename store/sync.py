@@ -45,13 +45,6 @@ from store.paths import (
     versioned_path,
 )
 from store.publication import tracking_ref
-from store.records import (
-    ArtifactVersionRecord,
-    ModelVersionRecord,
-    Record,
-    RunRecord,
-    dump_record,
-)
 from store.remote_objects import (
     Progress,
     changed_blobs,
@@ -101,6 +94,7 @@ class _Merge:
     action: Action
     tip: str | None
     renumbered: list[tuple[str, str]] = field(default_factory=list)
+    validated: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (path, blob) -> raw
 
 
 # -- public API ------------------------------------------------------------------------------
@@ -144,7 +138,7 @@ def pull(
                 progress("downloading", len(wanted) - len(still), len(wanted))
                 progress("downloading bytes", fetched_bytes, size)
     if merged.tip != before:  # pay for the index here, not at the first `runs list`
-        project.index.sync()
+        project.index.sync(validated=merged.validated)  # validated once, by _refuse_invalid
     moved = tuple(merged.renumbered)
     follow = follow_moves(project, moved, remote)
     return SyncResult(
@@ -284,18 +278,24 @@ def _integrate(project: Project, theirs: str | None, remote: str) -> _Merge:
             return _Merge("up-to-date", local)
         if local is not None and git.is_ancestor(theirs, local):
             return _Merge("ahead", local)
-        _refuse_invalid(git, local, theirs, remote)
+        validated = _refuse_invalid(git, local, theirs, remote)
         if local is None or git.is_ancestor(local, theirs):
             result = _Merge("fast-forward", theirs)
         else:
             result = merge_runs(git, local, theirs, f"mlx: merge runs from {remote}")
+        result.validated = validated
         if git.update_ref(runs.ref, str(result.tip), local, message=f"mlx: sync with {remote}"):
             return result
     raise RefConflictError(f"{runs.ref} kept moving while merging {remote}'s runs; try again")
 
 
-def _refuse_invalid(git: Git, local: str | None, theirs: str, remote: str) -> None:
+def _refuse_invalid(
+    git: Git, local: str | None, theirs: str, remote: str
+) -> dict[tuple[str, str], bytes]:
     """Validate every record ``theirs`` adds or changes; refuse the whole ref if one is bad.
+
+    Returns the records that passed (``(path, blob id) -> bytes``), so the index can store
+    them without reading and validating them again.
 
     Records are data from the wire: each must validate with the schema that wrote it and sit
     at its own path (:func:`store.records.record_at`), and nothing but records may be on the ref.
@@ -321,6 +321,7 @@ def _refuse_invalid(git: Git, local: str | None, theirs: str, remote: str) -> No
             problems.append((path, exc.reason))
     if problems:
         raise InvalidRecordsError(f"{remote}'s runs ref", problems)
+    return {(p, b): raws[b] for p, b in rows if b in raws and parse_record_path(p)}
 
 
 def merge_runs(git: Git, ours: str, theirs: str, message: str) -> _Merge:
@@ -448,6 +449,14 @@ def _rewrite(
     path: str, raw: bytes, art_ids: dict[str, int], model_map: dict[tuple[str, int], int]
 ) -> bytes:
     """One of our records with renumbered artifact/model references (and its own number)."""
+    from store.records import (
+        ArtifactVersionRecord,
+        ModelVersionRecord,
+        Record,
+        RunRecord,
+        dump_record,
+    )
+
     kind = (parse_record_path(path) or ("",))[0]
     data: dict[str, Any] = json.loads(raw)
 

@@ -21,7 +21,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from store.records import DvcPointer
+from store.pointers import PointerLike
 
 __all__ = ["Verifier"]
 
@@ -40,7 +40,7 @@ class Verifier:
     def path(self, oid: str) -> Path:
         return self.cache_dir / "files" / "md5" / oid[:2] / oid[2:]
 
-    def pointer_ok(self, pointer: DvcPointer) -> bool:
+    def pointer_ok(self, pointer: PointerLike) -> bool:
         """Whether every object of ``pointer`` is cached with the right bytes.
 
         Corrupt objects are deleted (so a fetch replaces them) and listed in :attr:`corrupt`.
@@ -50,7 +50,7 @@ class Verifier:
         finally:
             self.close()
 
-    def _pointer_ok(self, pointer: DvcPointer) -> bool:
+    def _pointer_ok(self, pointer: PointerLike) -> bool:
         if not self.object_ok(pointer.md5):
             return False
         if not pointer.is_dir:
