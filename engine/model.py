@@ -256,6 +256,13 @@ class ModelVersionView:
     def load_artifact(self, name: str) -> Any:
         return self.get_artifact(name).load()
 
+    def log_metadata(self, metadata: dict[str, Any]) -> None:
+        """Add metadata to this version from a step of a run that uses it (ZenML's
+        ``Model.log_metadata``); stored when the run is committed."""
+        from engine.artifact_utils import log_metadata
+
+        log_metadata(metadata, model_name=self.name, model_version=self.number)
+
     def set_stage(self, stage: str | ModelStages, force: bool = False) -> Any:
         """Promote this version now (branch or direct commit, per ``mlx.toml``)."""
         from store.promotion import promote

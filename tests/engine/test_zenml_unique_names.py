@@ -168,6 +168,7 @@ def test_log_metadata_infer_model_logs_to_the_version_a_pipeline_uses(project: P
         model = get_step_context().model
         log_metadata({"served": True}, infer_model=True)
         log_metadata({"rows": 3}, model_name="iris", model_version=model.number)
+        model.log_metadata({"batch": "b1"})  # ZenML's Model.log_metadata
         return 2
 
     @pipeline(model=Model(name="iris"))
@@ -183,7 +184,7 @@ def test_log_metadata_infer_model_logs_to_the_version_a_pipeline_uses(project: P
     versions = Client().list_model_versions("iris")
     assert [v.number for v in versions] == [1]  # no new version
     used = versions[0]
-    assert used.run_metadata == {"accuracy": 0.9, "served": True, "rows": 3}
+    assert used.run_metadata == {"accuracy": 0.9, "served": True, "rows": 3, "batch": "b1"}
     assert used.run_id == made.id  # still the version the training run made
     assert set(used.record["artifacts"]) | set(used.record["model_artifacts"]) == {"weights"}
 
