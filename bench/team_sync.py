@@ -8,6 +8,9 @@ a local-directory DVC remote, then measures (medians, whole processes):
 * ``mlx push`` of one new run on that history (the verified note keeps it incremental);
 * ``mlx pull`` into a fresh clone (the index is built during the pull) and the first
   ``mlx runs list`` after it.
+
+Timings on a shared, loaded machine are noisy; the imports of one push and one list (counted
+with ``python -X importtime``) are printed too, as a load-independent figure.
 """
 
 from __future__ import annotations
@@ -29,6 +32,19 @@ def timed(bench: Bench, cwd: Path, *args: str) -> float:
     start = time.perf_counter()
     bench.run(cwd, *args)
     return time.perf_counter() - start
+
+
+def imports(env: dict[str, str], cwd: Path, *args: str) -> str:
+    """``N modules (pydantic, dvc_data)``: what ``mlx ARGS`` imported, heavy packages named."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "tui.cli", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    names = [line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line]  # fmt: skip
+    heavy = sorted({n for n in names if n.split(".")[0] in HEAVY and "." not in n})
+    return f"{len(names)} modules ({', '.join(heavy) or 'no pydantic, dvc or GitPython'})"
+
+
+HEAVY = {"pydantic", "dvc", "dvc_data", "dvc_objects", "fsspec", "git", "rich", "textual"}
 
 
 def main() -> int:
@@ -57,12 +73,15 @@ def main() -> int:
         for _ in range(args.repeat):
             bench.run(root, "run", "tri3", "--headless", "--no-cache")
             pushes.append(timed(bench, root, "push"))
+        bench.run(root, "run", "tri3", "--headless", "--no-cache")
+        push_imports = imports(env, root, "push")
         pulls, lists = [], []
         for i in range(args.repeat):
             clone = tmp / f"clone{i}"
             git(tmp, "clone", "-q", str(tmp / "origin.git"), str(clone), env=env)
             pulls.append(timed(bench, clone, "pull"))
             lists.append(timed(bench, clone, "runs", "list"))
+        list_imports = imports(env, tmp / "clone0", "runs", "list")
         count = args.runs + args.repeat
         print(f"| first `mlx push` of {count - args.repeat:,} runs (every object checked once) "
               f"| {first:.2f} s |")  # fmt: skip
@@ -72,6 +91,8 @@ def main() -> int:
               f"| {statistics.median(pulls):.2f} s |")  # fmt: skip
         print(f"| first `mlx runs list` after that pull (budget < 1 s) "
               f"| {statistics.median(lists):.2f} s |")  # fmt: skip
+        print(f"\n`mlx push` of one new run imports {push_imports}; "
+              f"`mlx runs list` imports {list_imports}.")  # fmt: skip
     return 0
 
 
