@@ -133,6 +133,16 @@ class Client:
         else:
             self.project = Project.find(project)
 
+    def __getattr__(self, name: str) -> Any:
+        """ZenML ``Client`` API that mlx does not have fails loudly, saying what to use."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        advice = next((text for prefix, text in _CLIENT_ADVICE if prefix in name), None)
+        raise AttributeError(
+            f"Client.{name} is ZenML API that mlx does not provide: "
+            + (advice or "see the ZenML compatibility table in mlx's README")
+        )
+
     # -- artifacts -------------------------------------------------------------------------
     def get_artifact_version(
         self,
@@ -411,3 +421,25 @@ def _split_label(name: str, version: int | str | None) -> tuple[str, int | None]
         raise ValidationError(
             f"artifact version must be a number or 'latest', got {version!r}"
         ) from exc
+
+
+# what to use instead of ZenML Client API mlx lacks, by a part of the method name
+_CLIENT_ADVICE = (
+    (
+        "secret",
+        "mlx has no secret store; read secrets from environment variables (os.environ) "
+        "or your secret manager inside the step",
+    ),
+    (
+        "service_connector",
+        "mlx has no service connectors; give credentials to the libraries you call as usual",
+    ),
+    ("stack_component", "stacks are stacks/<name>.toml files (mlx stack list / mlx stack use)"),
+    ("zen_store", "records live on the runs ref; use Client's lookups or `mlx runs`"),
+    ("deployment", "mlx does not deploy models; export artifacts (mlx artifacts export)"),
+    ("service", "mlx does not run model services; export artifacts (mlx artifacts export)"),
+    ("schedule", "schedules are [schedules.<name>] tables in mlx.toml"),
+    ("user", "mlx records the OS user and host with each run"),
+    ("workspace", "an mlx project is one git repository"),
+    ("project", "an mlx project is one git repository"),
+)

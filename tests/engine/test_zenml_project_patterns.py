@@ -148,3 +148,12 @@ def test_old_yaml_model_version_key_and_enum_parameters_from_yaml(
     assert Client().get_model_version("painter", "rf").number == 1
     with pytest.raises(ValidationError, match="expected Color"):
         painting.with_options(parameters={"kind": "rf", "color": "green"})()
+
+
+def test_zenml_client_api_mlx_lacks_fails_loudly_with_what_to_use(project: Project) -> None:
+    client = Client()
+    with pytest.raises(AttributeError, match=r"Client.get_secret .*environment variables"):
+        client.get_secret("aws")
+    with pytest.raises(AttributeError, match=r"Client.get_flavor is ZenML API .*README"):
+        client.get_flavor("x")
+    assert not hasattr(client, "list_service_connectors") and hasattr(client, "active_stack")
