@@ -9,9 +9,7 @@ Output and logging of the step go to its own log file, which is stored in the DV
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -28,6 +26,7 @@ from engine.artifacts import (
 )
 from engine.compiler import StepDefinition
 from engine.runtime import StepContext, step_context
+from engine.step_logs import captured
 from store.errors import MlxError
 from store.names import check_name
 from store.records import ErrorInfo
@@ -113,7 +112,7 @@ def execute_step(task: StepTask) -> StepResult:
         run_steps=task.run_steps,
     )
     result = StepResult(task.name, "completed", started, started, attempt=task.attempt)
-    with _captured(Path(task.log_path), task.log_sink) as log, step_context(ctx):
+    with captured(Path(task.log_path), task.log_sink) as log, step_context(ctx):
         if task.attempt > 1:
             log.write(f"--- attempt {task.attempt} ---\n")
         try:
@@ -242,17 +241,6 @@ def _takes_args(hook: Any) -> bool:
         return False
 
 
-class _Tee(logging.Handler):
-    def __init__(self, stream: IO[str]) -> None:
-        super().__init__(logging.INFO)
-        self.stream = stream
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.stream.write(self.format(record) + "\n")
-        self.stream.flush()
-
-
 @contextlib.contextmanager
 def _environment(values: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the step; restore the previous values after."""
@@ -266,42 +254,3 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = old
-
-
-class _TeeFile:
-    """A text file that also hands each write to a sink (log lines streamed to the driver)."""
-
-    def __init__(self, fh: IO[str], sink: Callable[[str], None]) -> None:
-        self._fh = fh
-        self._sink = sink
-
-    def write(self, text: str) -> int:
-        written = self._fh.write(text)
-        if text:
-            self._sink(text)
-        return written
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._fh, name)
-
-
-@contextlib.contextmanager
-def _captured(path: Path, sink: Callable[[str], None] | None = None) -> Iterator[IO[str]]:
-    """Send stdout, stderr and logging of the step to ``path`` (line-buffered, live)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    root = logging.getLogger()
-    with open(path, "a", encoding="utf-8", buffering=1) as raw:
-        fh: IO[str] = raw if sink is None else _TeeFile(raw, sink)  # type: ignore[assignment]
-        handler = _Tee(fh)
-        old_level = root.level
-        root.addHandler(handler)
-        if root.level > logging.INFO or root.level == logging.NOTSET:
-            root.setLevel(logging.INFO)
-        old_out, old_err = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = fh
-        try:
-            yield fh
-        finally:
-            sys.stdout, sys.stderr = old_out, old_err
-            root.removeHandler(handler)
-            root.setLevel(old_level)

@@ -53,6 +53,7 @@ FLOORS: list[tuple[str, set[str]]] = [
             "engine.runner",
             "engine.run_names",
             "engine.runtime",
+            "engine.step_logs",
         },
     ),
     (
