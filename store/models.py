@@ -99,7 +99,7 @@ StageVersion = Annotated[StrictInt, Field(gt=0)]
 class ModelConfig(BaseModel):
     """``models/<name>.toml``: what a model is, the gates its versions must pass, the stages."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     description: str = Field(default="", description="One line about the model, shown in the TUI.")
     tags: list[str] = Field(default_factory=list, description="Free-form labels for filtering.")

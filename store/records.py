@@ -86,7 +86,7 @@ SCHEMA = 1
 class Record(BaseModel):
     """Base of every stored record: frozen, strict about keys."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class DvcPointer(Record):
