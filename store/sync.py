@@ -6,8 +6,10 @@
   sides. Records are immutable, so the only expected clash is two clones that numbered a new
   artifact or model version the same: the local record (the one the remote has not seen) is
   renumbered after the remote's numbers and every local record pointing at it is rewritten in
-  the merge commit, so a version number is never used twice across clones. Any other path
-  with two contents is a :class:`RefConflictError`.
+  the merge commit, so a version number is never used twice across clones. An existing
+  model-version record both sides added to (metadata of a used version, artifacts of a named
+  one) keeps both sides' additions (:mod:`store.record_merge`). Any other path with two
+  contents is a :class:`RefConflictError`.
 * Push DVC objects first (every object the ref's records reference, incrementally: see
   :mod:`store.remote_objects`), then the ref, never forced; a push that lost a race (rejected
   as non-fast-forward, or ``cannot lock ref`` when pushes collide) is fetched, merged and
@@ -45,6 +47,7 @@ from store.paths import (
     versioned_path,
 )
 from store.publication import tracking_ref
+from store.record_merge import merge_additions, mergeable
 from store.remote_objects import (
     Progress,
     changed_blobs,
@@ -335,8 +338,12 @@ def merge_runs(git: Git, ours: str, theirs: str, message: str) -> _Merge:
     conflicts: list[tuple[str, str | None, str | None, str | None]] = []
     tree = _merge3(git, base_tree, ours_tree, theirs_tree, "", conflicts)
     renumbered: list[tuple[str, str]] = []
-    if conflicts:
-        tree, renumbered = _renumber(git, tree, base_tree, ours_tree, theirs_tree, conflicts)
+    additions = [c for c in conflicts if mergeable(c)]  # both sides added to one version
+    clashes = [c for c in conflicts if not mergeable(c)]
+    if clashes:
+        tree, renumbered = _renumber(git, tree, base_tree, ours_tree, theirs_tree, clashes)
+    if additions and tree:
+        tree = merge_additions(git, tree, additions)
     commit = git.commit_tree(tree or git.write_tree([]), [theirs, ours], message)
     return _Merge("merged", commit, renumbered)
 
