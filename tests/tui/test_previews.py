@@ -21,6 +21,7 @@ import pytest
 from textual.widgets import DataTable, OptionList, Static
 
 from store.project import Project
+from store.records import DvcPointer
 from tests.support import (
     REPO,
     commit_all,
@@ -30,9 +31,11 @@ from tests.support import (
     settle,
     write_pipeline,
 )
+from tui.previews.build import csv_preview, frame_preview
+from tui.previews.load import load_preview
 from tui.screens.artifacts import ArtifactsScreen
 from tui.services import Services
-from tui.widgets.preview import PreviewPane, SeriesPlot
+from tui.widgets.preview import ROWS_PER_CHUNK, PreviewPane, SeriesPlot
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -140,6 +143,7 @@ async def _show(pilot: Any, name: str) -> PreviewPane:
     await settle(pilot, app)
     pane = screen.query_one(PreviewPane)
     await pilot_wait(pilot, lambda: pane.preview is not None and name in str(pane.border_title))
+    await pilot_wait(pilot, lambda: not pane.busy)
     await settle(pilot, app)
     return pane
 
@@ -200,6 +204,26 @@ async def test_dataframe_is_a_scrollable_table_capped_at_1000_rows(kinds: Servic
         assert isinstance(app.screen, ArtifactsScreen)  # enter/highlight stay in the preview
 
 
+async def test_a_big_table_is_filled_in_chunks_between_refreshes(kinds: Services) -> None:
+    from textual.app import App, ComposeResult
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PreviewPane()
+
+    preview = kinds.preview_data(kinds.artifact("frame", 3))
+    async with Host().run_test(size=(80, 24)) as pilot:
+        pane = pilot.app.query_one(PreviewPane)
+        pane.show(preview)
+        table = pane.query_one("#preview-table", DataTable)
+        assert table.row_count == ROWS_PER_CHUNK and pane.busy  # the rest after a refresh
+        await pilot_wait(pilot, lambda: not pane.busy)
+        assert table.row_count == 1000
+        pane.show(kinds.preview_data(kinds.artifact("table", 1)))  # replaces, no stale rows
+        await pilot.pause()
+        assert table.row_count == 3 and not pane.busy
+
+
 async def test_array_shows_shape_dtype_and_only_its_head(kinds: Services) -> None:
     app = make_app(kinds)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -239,6 +263,44 @@ async def test_binary_and_pickled_values_are_described_in_one_line(kinds: Servic
         assert pane.caption.startswith("pipelines.kinds.Opaque · ")
         assert "not previewed, loading it would run code · press e to export it" in pane.caption
         assert not pane.query_one("#preview-scroll").display
+
+
+def test_values_above_the_limit_are_described_but_frames_and_arrays_are_read_in_part(
+    kinds: Services,
+) -> None:
+    project = kinds.project
+    big = load_preview(project, kinds.artifact("scores", 3), limit=10)
+    assert big.kind == "note"
+    assert big.caption == (
+        "builtins.dict · 17B · larger than the 10B preview limit · press e to export it"
+    )
+    frame = load_preview(project, kinds.artifact("frame", 3), limit=10)  # head of the parquet
+    assert frame.kind == "table" and len(frame.rows) == 1000
+    array = load_preview(project, kinds.artifact("weights", 3), limit=10)  # memory-mapped head
+    assert array.caption.startswith("array · shape (2000, 4)")
+
+
+def test_frames_with_an_index_and_many_columns_say_what_is_cut() -> None:
+    pd = pytest.importorskip("pandas")
+    wide = pd.DataFrame({f"c{i}": [i, i + 1] for i in range(60)}, index=pd.Index(["a", "b"],
+                        name="key"))  # fmt: skip
+    preview = frame_preview(wide, total=len(wide))
+    assert preview.columns[:2] == ["key", "c0"] and len(preview.columns) == 51
+    assert preview.rows[1][:3] == ["b", "1", "2"]
+    assert preview.caption == "DataFrame · 2 rows x 60 columns · first 50 of 60 columns"
+    ragged = csv_preview("a,b\n1,2,3\n4\n")
+    assert ragged.columns == ["a", "b", "column 3"] and ragged.rows == [["1", "2", "3"], ["4"]]
+
+
+async def test_a_version_whose_bytes_are_gone_shows_why_in_red(services: Services) -> None:
+    record = services.artifact("metrics", 2)
+    services.project.artifacts.cache_file(DvcPointer(**record["pointer"])).unlink()
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await _show(pilot, "metrics")
+        assert pane.caption.startswith("cannot preview: ArtifactMissingError")
+        assert pane.query_one("#preview-caption").has_class("-error")
+        assert app.is_running
 
 
 class SlowServices(FrozenServices):
@@ -290,7 +352,7 @@ SIZES = {"80x24": (80, 24), "120x36": (120, 36), "200x50": (200, 50)}
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-@pytest.mark.parametrize("artifact", ["frame", "report", "scores"])
+@pytest.mark.parametrize("artifact", ["frame", "report", "scores", "weights", "table"])
 def test_preview_snapshot(snap_compare: Any, kinds: Services, artifact: str, size: str) -> None:
     async def run_before(pilot: Any) -> None:
         await _show(pilot, artifact)

@@ -25,7 +25,7 @@ from tui.previews.series import metric_series
 from tui.screens.base import MlxScreen
 from tui.screens.export import ExportModal
 from tui.widgets.fit_table import FitColumn, FitTable
-from tui.widgets.preview import PreviewPane
+from tui.widgets.preview import PreviewPane, prepare
 from tui.widgets.side_list import SideList
 
 __all__ = ["ArtifactsScreen"]
@@ -124,7 +124,7 @@ class ArtifactsScreen(MlxScreen):
             preview: Preview = self.services.preview_data(record)
         except Exception as exc:  # noqa: BLE001 - any loader failure is shown, not raised
             return note(f"cannot preview: {type(exc).__name__}: {exc}", error=True)
-        return preview
+        return prepare(preview)
 
     def action_lineage(self) -> None:
         if self.current is not None:

@@ -26,9 +26,17 @@ from tui.format import format_size
 from tui.previews.build import Preview
 from tui.previews.series import Series, render_series
 
-__all__ = ["LOADING_AFTER", "PreviewPane", "SeriesPlot"]
+__all__ = ["LOADING_AFTER", "PreviewPane", "SeriesPlot", "prepare"]
 
 LOADING_AFTER = 0.1  # seconds
+ROWS_PER_CHUNK = 100  # a table is filled 100 rows per refresh: keys are answered in between
+
+
+def prepare(preview: Preview) -> Preview:
+    """Off the UI thread: import what showing ``preview`` needs (Markdown's parser)."""
+    if preview.kind == "markdown":
+        import textual.widgets._markdown  # noqa: F401 - the import is the point
+    return preview
 
 
 class SeriesPlot(Static):
@@ -66,6 +74,8 @@ class PreviewPane(Vertical):
         super().__init__(id=id)
         self.preview: Preview | None = None
         self._timer: Timer | None = None
+        self._pending: list[list[str]] = []  # table rows not added yet
+        self._generation = 0  # bumped by show(): a stale fill stops
 
     def compose(self) -> ComposeResult:
         yield Static("", id="preview-caption", markup=False)
@@ -76,6 +86,11 @@ class PreviewPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(SeriesPlot).display = False
+
+    @property
+    def busy(self) -> bool:
+        """Loading, or still adding table rows."""
+        return self._timer is not None or bool(self._pending)
 
     @property
     def caption(self) -> str:
@@ -106,6 +121,8 @@ class PreviewPane(Vertical):
         """Replace what the pane shows with ``preview``."""
         self._stop_loading()
         self.preview = preview
+        self._generation += 1
+        self._pending = []
         caption = self.query_one("#preview-caption", Static)
         caption.update(preview.caption)
         caption.set_class(preview.error, "-error")
@@ -140,7 +157,16 @@ class PreviewPane(Vertical):
                 label.append(f"\n{dtype}", style="italic grey62")
             table.add_column(label, key=str(i))
         width = len(preview.columns)
-        table.add_rows([(row + [""] * width)[:width] for row in preview.rows])
+        self._pending = [(row + [""] * width)[:width] for row in preview.rows]
+        self._add_rows(self._generation)
+
+    def _add_rows(self, generation: int) -> None:
+        if generation != self._generation:
+            return
+        chunk, self._pending = self._pending[:ROWS_PER_CHUNK], self._pending[ROWS_PER_CHUNK:]
+        self.query_one("#preview-table", DataTable).add_rows(chunk)
+        if self._pending:
+            self.call_after_refresh(self._add_rows, generation)
 
     def plot(self, series: Sequence[Series], selected: int | None) -> None:
         self.query_one(SeriesPlot).plot(series, selected)
