@@ -48,8 +48,9 @@ def backfill_pointers(project: Project) -> int:
     git = project.git
     note = project.state_dir / "pointer-backfill.json"
     since = _read(note)
-    if since and not git.run_ok("cat-file", "-e", f"{since}^{{commit}}"):
-        since = None
+    tip = project.runs.tip()
+    if since and (tip is None or not git.run_ok("merge-base", "--is-ancestor", since, tip)):
+        since = None  # gone, or the ref was replaced: look at every record again
     added: list[int] = [0]
 
     def build(view: TipView) -> dict[str, bytes]:
@@ -57,9 +58,9 @@ def backfill_pointers(project: Project) -> int:
         added[0] = len(files)
         return files
 
-    tip = project.runs.commit(build, "add DVC pointer files of older records") or None
-    if tip:
-        _write(note, tip)
+    done = project.runs.commit(build, "add DVC pointer files of older records") or None
+    if done:
+        _write(note, done)
     return added[0]
 
 

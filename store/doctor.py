@@ -6,7 +6,8 @@ Checks, each reported even when it passes:
   remote-tracking copies (objects present, well formed);
 * **records**: every record on the runs ref validates (``Index.invalid_records``, the same
   validation as at ingest);
-* **bytes**: every DVC object a record references is in the local cache or on the DVC remote;
+* **bytes**: every DVC object a record references is in the local cache or on the DVC remote,
+  and has a DVC pointer file on the runs ref (so plain ``dvc gc --rev`` keeps it);
 * **stages**: every stage line at HEAD names a version on the runs ref, and a published one;
 * **config**: ``stacks/*.toml`` and ``models/*.toml`` parse and validate (``mlx.toml`` has been
   by the time a project opens).
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from store.backfill import missing_pointer_files
 from store.errors import ArtifactError, ConfigError, MlxError, NotFoundError
 from store.remote_objects import changed_blobs, pointers_in
 
@@ -110,6 +112,13 @@ def _bytes(project: Project, dvc_remote: str | None) -> tuple[list[Finding], str
         Finding("bytes", f"object {p.md5} is neither in the local DVC cache nor on the remote", fix)
         for p in absent
     ]  # fmt: skip
+    unpinned = missing_pointer_files(project.git, tip)
+    if unpinned:
+        found.append(Finding(
+            "bytes", f"{len(unpinned)} object(s) of older records have no DVC pointer file on "
+            f"the runs ref, so `dvc gc --rev {project.runs.ref}` would delete them",
+            "run `mlx push`: it adds the missing pointer files before it publishes",
+        ))  # fmt: skip
     return found, note
 
 

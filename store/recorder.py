@@ -124,7 +124,8 @@ def commit_run(
             files[model_version_path(model_rec.name, model_rec.version)] = dump_record(model_rec)
         files[run_path(final.id)] = dump_record(final)
         logs = [step.log for step in final.steps if step.log is not None]
-        for pointer in [r.pointer for r in records] + logs:  # see store.paths.dvc_file_path
+        patch = [final.code.patch] if final.code and final.code.patch else []
+        for pointer in [r.pointer for r in records] + logs + patch:  # see paths.dvc_file_path
             files[dvc_file_path(pointer.md5)] = dvc_file(pointer)
         result[:] = [CommittedRun(final, records, model_rec)]
         return files

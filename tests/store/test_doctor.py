@@ -70,3 +70,25 @@ def test_a_corrupt_runs_ref_fails_the_refs_check_with_exit_1(box: Sandbox) -> No
     assert "refs    FAIL" in proc.stdout
     assert record in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_objects_without_a_pointer_file_on_the_runs_ref_are_reported_until_a_push(
+    box: Sandbox,
+) -> None:
+    work = box.project()
+    record_model_version(work, "iris", {"accuracy": 0.95})
+    push(work)
+    assert diagnose(box.project()).ok
+    tip = work.runs.tip()
+    assert tip is not None
+    dvc_paths = [p for p, _ in work.git.ls_tree(tip, "dvc")]
+    tree = work.git.update_tree(work.git.commit_tree_of(tip), dict.fromkeys(dvc_paths))
+    older = work.git.commit_tree(tree, [], "as an older mlx left it")
+    git(box.work, "update-ref", "refs/mlx/runs", older, tip)
+    found = diagnose(box.project()).failed("bytes")
+    assert [f.problem for f in found] == [
+        f"{len(dvc_paths)} object(s) of older records have no DVC pointer file on the runs ref, "
+        "so `dvc gc --rev refs/mlx/runs` would delete them"
+    ]
+    assert mlx_cli(box.work, "push").returncode == 0
+    assert diagnose(box.project()).ok

@@ -202,3 +202,25 @@ def test_push_backfills_pointer_files_of_older_records_so_plain_dvc_gc_keeps_the
     sh(box.work, sys.executable, "-m", "dvc", "gc", "-w", "--rev", "refs/mlx/runs", "-f", "-q")
     fresh = Project(box.work)
     assert all(fresh.artifacts.exists(p) for p in pointers)
+
+
+def test_a_runs_code_patch_gets_a_pointer_file_so_plain_dvc_gc_keeps_it(box: Sandbox) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from store.paths import dvc_file_path
+    from store.recorder import commit_run
+    from store.records import CodeRef, RunRecord
+
+    work = box.project()
+    patch = DvcPointer.model_validate(save_bytes(work, b"diff --git a/x b/x\n"))
+    now = datetime.now(UTC)
+    run = RunRecord(
+        id=uuid.uuid4().hex, pipeline="training", status="completed", started_at=now,
+        finished_at=now, code=CodeRef(commit=work.git.head_commit(), dirty=True, patch=patch),
+    )  # fmt: skip
+    commit_run(work.runs, run, [])
+    paths = {p for p, _ in work.git.ls_tree("refs/mlx/runs", "dvc")}
+    assert dvc_file_path(patch.md5) in paths
+    sh(box.work, sys.executable, "-m", "dvc", "gc", "-w", "--rev", "refs/mlx/runs", "-f", "-q")
+    assert Project(box.work).artifacts.exists(patch)
