@@ -488,8 +488,9 @@ def result_draft(result: StepResult, artifact_id: str) -> dict[str, Any] | None:
 
 
 def _result_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings that can change a step's result (where it runs and on what do not)."""
-    return {k: v for k, v in settings.items() if k not in ("resources", "orchestrator")}
+    """Settings that can change a step's result (where it runs and on what do not, nor ZenML's
+    ``docker`` settings, which have no effect on a local run)."""
+    return {k: v for k, v in settings.items() if k not in ("resources", "orchestrator", "docker")}
 
 
 def _jsonable(value: Any) -> Any:

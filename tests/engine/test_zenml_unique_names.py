@@ -297,3 +297,24 @@ def test_save_artifact_with_a_version_inside_a_step_names_it_once(project: Proje
     assert "release" in made.record.tags
     with pytest.raises(PipelineRunFailedError, match=r"snapshot \(version release_1\)"):
         releasing()
+
+
+def test_pipeline_docker_settings_do_not_invalidate_the_cache_but_environment_does(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _flaky_module(project_dir)
+    monkeypatch.syspath_prepend(str(project_dir))
+    from flaky_steps import read_env  # type: ignore[import-not-found]
+
+    cached_env = read_env.with_options(enable_cache=True)
+
+    def run(settings: dict[str, Any]) -> str:
+        @pipeline(settings=settings)
+        def env_pipeline() -> None:
+            cached_env()
+
+        return str(env_pipeline().steps["read_env"].record.status)
+
+    assert run({"docker": {"requirements": ["a"]}}) == "completed"
+    assert run({"docker": {"requirements": ["b"]}}) == "cached"  # no effect on a local run
+    assert run({"docker": {}, "environment": {"FROM_PIPELINE": "x"}}) == "completed"
