@@ -15,7 +15,6 @@ from typing import Any
 
 from store.gitobj import Git
 from store.paths import parse_record_path
-from store.records import ModelVersionRecord, dump_record
 
 __all__ = ["ADDITIVE_KEYS", "mergeable", "merge_additions"]
 
@@ -38,6 +37,8 @@ def merge_additions(git: Git, tree: str, conflicts: list[Conflict]) -> str:
     The tree may already hold a rewritten copy of ours at the path (references renumbered by
     the merge): that copy stands for our side then.
     """
+    from store.records import ModelVersionRecord, dump_record  # pydantic: only for a clash
+
     changes: dict[str, str | None] = {}
     for path, base, ours, theirs in conflicts:
         assert base is not None and ours is not None and theirs is not None
