@@ -60,6 +60,32 @@ def test_a_second_run_with_a_taken_name_is_refused_before_anything_runs(project:
     assert release.with_options(run_name="release-2")().name == "release-2"
 
 
+def test_a_name_a_run_in_progress_has_is_refused_too(project: Project) -> None:
+    """Another process of this clone running under the name (its journal) blocks the name."""
+    import socket
+
+    from store.journal import Journal
+    from store.paths import journal_dir
+
+    other = "9" * 32
+    journal = Journal(journal_dir(project.git.common_dir), other)
+    journal.append({"event": "run_started", "pid": os.getpid(), "host": socket.gethostname(),
+                    "started_at": datetime.now(UTC).isoformat(),
+                    "run": {"id": other, "pipeline": "busy", "name": "busy-run"}})  # fmt: skip
+
+    @pipeline(run_name="busy-run")
+    def busy() -> None:
+        mark("busy")
+
+    CALLS.clear()
+    try:
+        with pytest.raises(EntityExistsError, match="'busy-run' already exists .run 999999"):
+            busy()
+    finally:
+        journal.close(remove=True)
+    assert CALLS == [] and busy().name == "busy-run"  # free again once that run is gone
+
+
 def test_run_name_placeholders_and_substitutions_follow_zenml(project: Project) -> None:
     @pipeline(run_name="train_{experiment}_{date}", substitutions={"experiment": "lr"})
     def train() -> None:
