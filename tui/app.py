@@ -123,11 +123,13 @@ class MlxApp(Background, App[int]):
     def open_promote(self, model: str, version: int) -> None:
         """The promotion dialog of ``model`` ``version`` (data read in a thread first)."""
 
-        def load() -> tuple[dict[str, int], dict[int, dict[str, Any]]]:
-            versions = {int(v["version"]): v for v in self.services.model_versions(model)}
-            return self.services.model_stages(model), versions
+        Loaded = tuple[dict[str, int], dict[int, dict[str, Any]], list[str]]
 
-        def show(loaded: tuple[dict[str, int], dict[int, dict[str, Any]]]) -> None:
+        def load() -> Loaded:
+            versions = {int(v["version"]): v for v in self.services.model_versions(model)}
+            return self.services.model_stages(model), versions, self.services.stage_names()
+
+        def show(loaded: Loaded) -> None:
             self.push_screen(PromoteModal(model, version, *loaded))
 
         self.background(load, done=show, group="open-promote")

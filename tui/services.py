@@ -244,6 +244,12 @@ class Services:
             return {}
         return {str(k): int(v) for k, v in load_model_config(self.project, name).stages.items()}
 
+    def stage_names(self) -> list[str]:
+        """The stages a promotion may target: the built-in ones and mlx.toml's extra ones."""
+        from store.models import allowed_stages
+
+        return allowed_stages(self.project)
+
     def model_versions(self, name: str) -> list[dict[str, Any]]:
         return self.project.index.model_versions(name)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from _tui_records import RUN_A, RUN_C
 from textual.widgets import Checkbox, DataTable, OptionList, Select, Static, Tree
 
+from store.project import Project
 from tests.support import git, make_app, settle
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmModal
@@ -119,8 +120,8 @@ async def test_promotion_refusal_is_shown_not_raised(services: Services) -> None
         assert "--force" not in status  # the app's words, not the CLI's
         diff = _rendered(modal.query_one("#promote-diff", Static))
         assert "Nothing will be committed" in diff and "With force" in diff
-        note = str(modal.query_one("#force-note", Static).render())
-        assert "with force: v1 moves from production to archived" in note
+        label = str(modal.query_one("#force", Checkbox).label)
+        assert label == "force (f): v1 leaves production for archived"
         await pilot.press("f")
         await settle(pilot, app)
         await pilot.press("y")
@@ -161,6 +162,9 @@ async def test_failing_gates_refuse_the_promotion_until_forced(services: Service
     async with app.run_test(size=(100, 34)) as pilot:
         modal = await _promote_modal(app, pilot, "staging")
         assert "fails its gates" in str(modal.preview.refusal)
+        label = str(modal.query_one("#force", Checkbox).label)
+        assert label == ("force (f): v2 passes despite failing gates (accuracy), recorded in the"
+                         " commit and PR text")  # fmt: skip
         await pilot.press("y")
         await settle(pilot, app)
         status = str(modal.query_one("#promote-status", Static).render())
@@ -173,6 +177,40 @@ async def test_failing_gates_refuse_the_promotion_until_forced(services: Service
         assert "promoted iris v2 to staging" in str(modal.query_one("#promote-status").render())
     message = git(root, "log", "-1", "--format=%B", "mlx/promote/iris/v2-staging")
     assert "forced past failing gates" in message and "accuracy >= 0.99 (got 0.95)" in message
+
+
+async def test_stages_come_from_mlx_toml_and_y_f_work_whatever_has_focus(
+    services: Services,
+) -> None:
+    root = services.project.root
+    config = root / "mlx.toml"
+    config.write_text(config.read_text() + '\n[models]\nstages = ["canary"]\n')
+    git(root, "commit", "-qam", "a canary stage")
+    app = make_app(Services(Project(root), now=services.now))  # mlx.toml is read once
+    async with app.run_test(size=(100, 34)) as pilot:
+        modal = await _promote_modal(app, pilot)
+        select = modal.query_one("#stage", Select)
+        assert [str(label) for label, _ in select._options] == [
+            "production", "staging", "archived", "canary"]  # fmt: skip
+        await pilot.press("tab")  # the force checkbox has focus: f and y are the dialog's
+        force = modal.query_one("#force", Checkbox)
+        assert force.has_focus
+        await pilot.press("f")
+        assert force.value
+        await pilot.press("f")
+        assert not force.value
+        select.focus()
+        await pilot.press("enter", "down", "down", "down", "enter")  # choose canary in the list
+        await settle(pilot, app)
+        assert select.value == "canary" and "+canary = 2" in modal.preview.diff
+        await pilot.press("enter")  # the list open again: y still promotes what is shown
+        assert select.expanded
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert not select.expanded
+        assert "promoted iris v2 to canary" in str(modal.query_one("#promote-status").render())
+    diff = git(root, "diff", "HEAD", "mlx/promote/iris/v2-canary", "--", "models/iris.toml")
+    assert "+canary = 2" in diff
 
 
 async def _lineage(app, pilot, artifact_id: str) -> LineageScreen:  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ import pytest
 from _tui_records import GATED, RUN_A, RUN_B, RUN_C
 
 from store.project import Project
-from tests.support import REPO, add_remotes, wait_until
+from tests.support import REPO, add_remotes, git, wait_until
 
 if shutil.which("tmux") is None and os.environ.get("MLX_REQUIRE_TMUX"):
     raise RuntimeError("tmux is required (MLX_REQUIRE_TMUX is set) but not installed")
@@ -135,7 +135,7 @@ def team_project(tui_project: Project, tmp_path: Path) -> Project:
     return tui_project
 
 
-def test_launch_live_lanes_open_and_push(team_project: Project, tmp_path: Path) -> None:
+def test_launch_live_lanes_open_promote_and_push(team_project: Project, tmp_path: Path) -> None:
     root = team_project.root
     go = tmp_path / "go"
     server = Tmux(f"mlx-e2e-{uuid.uuid4().hex[:8]}")
@@ -165,7 +165,22 @@ def test_launch_live_lanes_open_and_push(team_project: Project, tmp_path: Path) 
         assert "go=" in screen and "nap" in screen
         server.keys("Escape")
         server.wait_for("log of nap")  # back on the pipelines screen (an Esc followed at once
-        server.keys("1")  # by a key would read as alt+key)
+        server.keys("3")  # by a key would read as alt+key)
+        server.wait_for("production v1")
+        server.keys("Tab", "p")  # the versions table, newest first: promote v2
+        server.wait_for("Promote iris v2")
+        server.wait_for("v1 holds production")  # the default stage is taken: choose staging
+        server.keys("Enter")
+        server.wait_for("▲")  # the stage list is open
+        server.keys("Down", "Enter")
+        server.wait_for("staging: nobody → v2")
+        server.keys("Enter")  # open the list again and leave it open
+        server.wait_for("▲")
+        server.keys("y")  # the open stage list has focus: y is still the dialog's
+        server.wait_for("promoted iris v2 to staging")
+        server.keys("y")  # close
+        server.wait_gone("Promote iris v2")
+        server.keys("1")
         server.wait_for("origin ↑")
         server.keys("P")
         server.wait_for("push to origin")
@@ -174,6 +189,12 @@ def test_launch_live_lanes_open_and_push(team_project: Project, tmp_path: Path) 
     finally:
         go.write_text("go")
         server("kill-server")
+    branch = "mlx/promote/iris/v2-staging"
+    diff = git(root, "diff", "--unified=0", "HEAD", branch, "--", "models/iris.toml")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[1:2] not in "+-"]
+    assert changed == ["+staging = 2"]
+    parent, head = git(root, "rev-parse", f"{branch}^", "HEAD").split()
+    assert parent == head  # one commit on top of the checked-out one, the work tree untouched
     project = Project(root)
     remote_tip = subprocess.run(["git", "ls-remote", "origin", "refs/mlx/runs"], cwd=root,
                                 capture_output=True, text=True).stdout.split()[0]  # fmt: skip

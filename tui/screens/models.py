@@ -27,6 +27,9 @@ from tui.widgets.fit_table import FitColumn, FitTable
 from tui.widgets.metric_chart import MetricChart
 from tui.widgets.side_list import SideList
 
+# (model, its versions, stage -> version, the project's stage names)
+Versions = tuple[str, list[dict[str, Any]], dict[str, int], list[str]]
+
 __all__ = ["ModelsScreen"]
 
 
@@ -46,6 +49,7 @@ class ModelsScreen(MlxScreen):
         self.model: str | None = None
         self.versions: list[dict[str, Any]] = []
         self.stages: dict[str, int] = {}
+        self.stage_names: list[str] = []  # the project's, read with the versions
         self.metrics: list[str] = []
         self.metric_index = 0
         self.marked: int | None = None
@@ -87,15 +91,17 @@ class ModelsScreen(MlxScreen):
             self.background(self._load_versions, self.model, done=self._versions_loaded,
                             group="versions")  # fmt: skip
 
-    def _load_versions(self, model: str) -> tuple[str, list[dict[str, Any]], dict[str, int]]:
+    def _load_versions(self, model: str) -> Versions:
         self.publication = self.services.publication()  # provisional numbers get a "*"
-        return model, self.services.model_versions(model), self.services.model_stages(model)
+        services = self.services
+        return model, services.model_versions(model), services.model_stages(model), \
+            services.stage_names()  # fmt: skip
 
-    def _versions_loaded(self, result: tuple[str, list[dict[str, Any]], dict[str, int]]) -> None:
-        model, versions, stages = result
+    def _versions_loaded(self, result: Versions) -> None:
+        model, versions, stages, names = result
         if model != self.model:
             return
-        self.versions, self.stages = versions, stages
+        self.versions, self.stages, self.stage_names = versions, stages, names
         metrics: list[str] = []
         for version in versions:
             for key in metric_values(version.get("metadata") or {}):
@@ -185,7 +191,7 @@ class ModelsScreen(MlxScreen):
             self.notify("choose a model version first", timeout=3)
             return
         by_number = {v["version"]: v for v in self.versions}
-        modal = PromoteModal(self.model, version, dict(self.stages), by_number)
+        modal = PromoteModal(self.model, version, dict(self.stages), by_number, self.stage_names)
         self.app.push_screen(modal, self._promoted)
 
     def _promoted(self, result: Any) -> None:

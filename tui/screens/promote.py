@@ -5,18 +5,24 @@ file; ``promote`` enforces them unless forced); the dialog presents them for the
 choices and re-asks the store whenever the stage or ``force`` changes:
 
 - the gates with their values, and the candidate's metrics next to the stage holder's;
-- ``force`` as a checkbox with its consequence spelled out for this choice (which version gets
+- ``force`` as a checkbox whose label is its consequence for this choice (which version gets
   archived, which gates are overridden and that the commit records it);
+- the stages offered are the project's (``production``, ``staging``, ``archived`` and the
+  ``[models] stages`` of ``mlx.toml``), read by the caller in a thread;
 - what will be committed: the mode (promotion branch or direct commit), the branch and the exact
   TOML diff, or "nothing" and why when the store would refuse;
 - errors in full below, never clipped, with a way out: an earlier promotion branch in the way
   can be replaced after a confirmation (compare-and-swap on the branch).
 
-``y`` promotes; the result stays on screen until the dialog is closed, which returns it.
+``y`` promotes and ``f`` toggles force whichever widget has focus, the stage list open
+included: the list does not search as you type (it would swallow them; a handful of stages need
+no search) and the bindings have priority (the dialog has no text field to type them into).
+The result stays on screen until the dialog is closed, which returns it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -34,15 +40,13 @@ from tui.screens.confirm import ConfirmModal
 
 __all__ = ["PromoteModal"]
 
-STAGES = ["staging", "production", "archived"]
-
 
 class PromoteModal(MlxModal):
     """Returns the promotion result, or ``None`` when cancelled."""
 
     BINDINGS = [
-        Binding("y", "promote", "Promote", id="promote.confirm"),
-        Binding("f", "toggle_force", "Force", id="promote.force"),
+        Binding("y", "promote", "Promote", id="promote.confirm", priority=True),
+        Binding("f", "toggle_force", "Force", id="promote.force", priority=True),
     ]
 
     def __init__(
@@ -51,9 +55,11 @@ class PromoteModal(MlxModal):
         version: int,
         stages: dict[str, int],
         versions: dict[int, dict[str, Any]],
+        choices: Sequence[str],
     ) -> None:
+        """``stages``: the model's stage -> version; ``choices``: the project's stage names."""
         super().__init__()
-        self.model, self.version = model, version
+        self.model, self.version, self.choices = model, version, list(choices)
         self.stages, self.versions = stages, versions
         self.result: Any = None
         self.preview: Any = None
@@ -62,15 +68,14 @@ class PromoteModal(MlxModal):
         self._wanted = False  # y was pressed while the preview was loading
 
     def compose(self) -> ComposeResult:
-        names = STAGES + sorted(s for s in self.stages if s not in STAGES)
+        names = self.choices
         default = "production" if self.stages.get("production") != self.version else "staging"
         with Vertical(classes="dialog", id="promote-dialog"):
             yield Static(f"Promote {self.model} v{self.version}", classes="title")
-            with Horizontal(id="promote-choices"):
-                yield Select([(s, s) for s in names], value=default, allow_blank=False,
-                             id="stage", compact=True)  # fmt: skip
-                yield Checkbox("force (f)", id="force", compact=True)
-            yield Static("", id="force-note")
+            yield Select([(s, s) for s in names], value=default if default in names else names[0],
+                         allow_blank=False, type_to_search=False, id="stage",
+                         compact=True)  # fmt: skip
+            yield Checkbox(FORCE + "…", id="force", compact=True)
             with VerticalScroll(id="promote-body"):
                 yield Static("", id="promote-metrics")
                 yield Static("loading preview…", id="promote-diff")
@@ -127,7 +132,7 @@ class PromoteModal(MlxModal):
             return  # an older answer: a newer preview is on its way
         self.preview, self.target = preview, target
         self.query_one("#promote-metrics", Static).update(self._facts(preview))
-        self.query_one("#force-note", Static).update(self._force_note(preview))
+        self.query_one("#force", Checkbox).label = self._force_label(preview)
         self.query_one("#promote-diff", Static).update(self._commit_part(preview))
         refused = self._refusal_text(preview)
         self.query_one("#promote", Button).disabled = refused is not None
@@ -165,26 +170,25 @@ class PromoteModal(MlxModal):
             parts.append(table)
         return Group(*parts)
 
-    def _force_note(self, preview: Any) -> Text:
-        """What ticking ``force`` does for this choice."""
+    def _force_label(self, preview: Any) -> Text:
+        """The force checkbox's label: what ticking it does for this choice."""
         consequences = []
-        if preview.incumbent is not None and preview.incumbent != self.version:
+        holder = preview.incumbent
+        if holder is not None and holder != self.version:
             if preview.stage != "archived":
-                consequences.append(f"v{preview.incumbent} moves from {preview.stage} to archived")
+                consequences.append(f"v{holder} leaves {preview.stage} for archived")
             else:
-                consequences.append(f"v{preview.incumbent} leaves archived")
+                consequences.append(f"v{holder} leaves archived")
         failing = [g for g in getattr(preview, "gate_results", ()) or () if not g.passed]
         if failing:
             consequences.append(
-                f"v{self.version} is promoted past failing gates ("
+                f"v{self.version} passes despite failing gates ("
                 + ", ".join(g.metric for g in failing)
-                + "); the commit message and PR text record it"
+                + "), recorded in the commit and PR text"
             )
         if not consequences:
-            return Text("  force: not needed for this choice", style="grey50")
-        style = "bold yellow" if self.force else "yellow"
-        label = "force" if self.force else "with force"
-        return Text(f"  {label}: " + "; ".join(consequences), style=style)
+            return Text(FORCE + "not needed for this choice", style="grey50")
+        return Text(FORCE + "; ".join(consequences), style="bold yellow" if self.force else "")
 
     def _refusal_text(self, preview: Any) -> str | None:
         """Why nothing would be committed, said in the dialog's terms (None: it would be)."""
@@ -227,6 +231,7 @@ class PromoteModal(MlxModal):
 
     # -- promote ---------------------------------------------------------------------------
     def action_promote(self) -> None:
+        self.query_one("#stage", Select).expanded = False  # y promotes the stage shown
         if self.result is not None:
             self.dismiss(self.result)
             return
@@ -306,6 +311,9 @@ class PromoteModal(MlxModal):
 
     def action_cancel(self) -> None:
         self.dismiss(self.result)
+
+
+FORCE = "force (f): "
 
 
 def _fmt(value: float | None) -> str:
