@@ -55,8 +55,13 @@ description = "iris classifier"
 accuracy = ">= 0.8"
 
 [stages]
+# One line per stage, blank lines between: promotions to different stages merge cleanly.
 production = 1
-"""
+
+# staging = (unset)
+
+# archived = (unset)
+"""  # the layout `mlx model register` writes: a promotion fills its stage's slot in place
 
 
 class Recorder:

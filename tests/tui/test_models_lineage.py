@@ -103,7 +103,7 @@ async def test_promotion_creates_a_branch_with_a_one_line_diff(services: Service
     diff = git(root, "diff", head, branch, "--unified=0", "--", "models/iris.toml")
     changed = [line for line in diff.splitlines()
                if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
-    assert changed == ["+staging = 2"]
+    assert changed == ["-# staging = (unset)", "+staging = 2"]  # its slot, filled in place
     assert git(root, "rev-parse", "HEAD").strip() == head  # the work tree is untouched
 
 

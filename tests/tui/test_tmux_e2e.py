@@ -192,7 +192,7 @@ def test_launch_live_lanes_open_promote_and_push(team_project: Project, tmp_path
     branch = "mlx/promote/iris/v2-staging"
     diff = git(root, "diff", "--unified=0", "HEAD", branch, "--", "models/iris.toml")
     changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[1:2] not in "+-"]
-    assert changed == ["+staging = 2"]
+    assert changed == ["-# staging = (unset)", "+staging = 2"]  # its slot, filled in place
     parent, head = git(root, "rev-parse", f"{branch}^", "HEAD").split()
     assert parent == head  # one commit on top of the checked-out one, the work tree untouched
     project = Project(root)
