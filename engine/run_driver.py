@@ -229,6 +229,8 @@ class RunDriver:
         taken = self.project.index.runs_named if self.unique_name else None
         committed = commit_run(self.project.runs, record, list(self.drafts.values()),
                                model_draft, names_taken=taken)  # fmt: skip
+        # what was just committed goes to the index as written: never read or validated again
+        self.project.index.record_commit(committed.parent, committed.commit, committed.files)
         if self.journal:
             self.journal.close(remove=True)
         self.project.runs.maintain()

@@ -64,6 +64,11 @@ def _env() -> dict[str, str]:
     return env
 
 
+def object_id(kind: str, data: bytes) -> str:
+    """The id git gives an object of ``kind`` (``"blob"``, ``"tree"`` ...) holding ``data``."""
+    return hashlib.sha1(f"{kind} {len(data)}\0".encode() + data).hexdigest()
+
+
 class Git:
     """Plumbing access to one repository.
 
@@ -139,7 +144,7 @@ class Git:
     def write_object(self, kind: str, data: bytes) -> str:
         """Write a loose object (atomically) and return its id; a no-op when it exists."""
         header = f"{kind} {len(data)}\0".encode()
-        sha = hashlib.sha1(header + data).hexdigest()
+        sha = object_id(kind, data)
         target = self.objects_dir / sha[:2] / sha[2:]
         if target.exists():
             return sha

@@ -245,6 +245,26 @@ class Index:
                 stacklevel=2,
             )
 
+    @_healing
+    def record_commit(self, parent: str | None, commit: str, files: Mapping[str, bytes]) -> None:
+        """Take in ``commit``, which this process just added on top of ``parent`` with
+        ``files`` (records built from validated models): stored as written, with no git
+        process and no validation. When the index is not at ``parent`` (another commit came
+        in between), nothing is done: the next :meth:`sync` reads the ref as usual.
+        """
+        if not commit:
+            return
+        from store.gitobj import object_id
+
+        validated = {(path, object_id("blob", data)): data for path, data in files.items()}
+        with self._write() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='tip'").fetchone()
+            if (row[0] if row else None) != parent:
+                return
+            self._ingest(db, list(validated), validated=validated)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (commit,))
+        self._synced_tip = commit
+
     def _has_commit(self, sha: str) -> bool:
         git = self.runs.git
         if (git.objects_dir / sha[:2] / sha[2:]).is_file():  # loose: no fork (mlx writes loose)

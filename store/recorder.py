@@ -52,6 +52,9 @@ class CommittedRun:
         self.run = run
         self.artifacts = artifacts
         self.model_version = model_version
+        self.parent: str | None = None  # the tip the commit was added to
+        self.commit = ""  # the commit (empty when the run was already on the ref)
+        self.files: dict[str, bytes] = {}  # what the commit added, by path
 
 
 def commit_run(
@@ -128,9 +131,12 @@ def commit_run(
         for pointer in [r.pointer for r in records] + logs + patch:  # see paths.dvc_file_path
             files[dvc_file_path(pointer.md5)] = dvc_file(pointer)
         result[:] = [CommittedRun(final, records, model_rec)]
+        result[0].parent, result[0].files = view.tip, files
         return files
 
-    runs.commit(build, f"run {run.id} {run.pipeline} {run.status}")
+    commit = runs.commit(build, f"run {run.id} {run.pipeline} {run.status}")
+    if result[0].files:
+        result[0].commit = commit
     return result[0]
 
 

@@ -1,18 +1,22 @@
 """A fully cached `mlx run` pays only for what it uses.
 
 Measured on the real CLI in a subprocess: which modules it imports (``PYTHONPROFILEIMPORTTIME``,
-Python's own import log) and which git processes it starts (a ``git`` script first on PATH that
-logs its arguments and execs the real git).
+Python's own import log), which git processes it starts (a ``git`` script first on PATH that
+logs its arguments and execs the real git) and which record models had their pydantic
+validators built (they are built on first use).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.support import commit_all, mlx_cli, write_pipeline
+from tests.support import commit_all, mlx_cli, mlx_env, write_pipeline
 
 PIPELINE = """
 import tempfile
@@ -100,3 +104,38 @@ def test_a_fully_cached_run_starts_few_git_processes(project_dir: Path, tmp_path
     assert any(c.startswith("update-ref") for c in calls)  # the shim saw the run's commit
     assert not [c for c in calls if " status" in f" {c}" or c.startswith("gc")], calls
     assert len(calls) <= MAX_GIT_PROCESSES, "\n".join(calls)
+
+
+# `mlx run` in this process, then the store's pydantic models whose validators were built
+BUILT_MODELS = """
+import json, sys
+from pydantic import BaseModel
+from tui.cli import main
+
+code = main(["run", "three", "--headless"])
+found, todo = [], list(BaseModel.__subclasses__())
+while todo:
+    cls = todo.pop()
+    todo += cls.__subclasses__()
+    if cls.__module__.startswith("store.") and cls.__pydantic_complete__:
+        found.append(cls.__name__)
+print(json.dumps({"code": code, "built": sorted(set(found))}))
+"""
+
+
+def test_a_fully_cached_run_builds_validators_only_for_what_it_uses(project_dir: Path) -> None:
+    write_pipeline(project_dir, "three", PIPELINE)
+    commit_all(project_dir)
+    mlx_cli(project_dir, "run", "three", "--headless")  # its records go to the index as written
+
+    proc = subprocess.run([sys.executable, "-c", BUILT_MODELS], cwd=project_dir, env=mlx_env(),
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    result = json.loads(proc.stdout.splitlines()[-1])
+
+    assert result["code"] == 0
+    built = set(result["built"])
+    assert {"RunRecord", "StepRecord"} <= built  # the record it commits
+    # never used by a cached run: the project file (read from its cache), other record kinds
+    # (the first run's artifact versions were handed to the index by the run that made them)
+    unused = {"ProjectConfig", "ArtifactVersionRecord", "ModelVersionRecord", "ModelConfig"}
+    assert built & unused == set(), built
