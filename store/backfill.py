@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from store.paths import DVC_DIR, dvc_file_path
 from store.pointers import dvc_file
-from store.remote_objects import changed_blobs, pointers_in
+from store.remote_objects import changed_blobs, pointers_in, usable_since
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,10 +47,9 @@ def backfill_pointers(project: Project) -> int:
     """Add the missing pointer files to the runs ref in one commit; how many were added."""
     git = project.git
     note = project.state_dir / "pointer-backfill.json"
-    since = _read(note)
     tip = project.runs.tip()
-    if since and (tip is None or not git.run_ok("merge-base", "--is-ancestor", since, tip)):
-        since = None  # gone, or the ref was replaced: look at every record again
+    # gone, or the ref was replaced: look at every record again
+    since = usable_since(git, _read(note), tip) if tip else None
     added: list[int] = [0]
 
     def build(view: TipView) -> dict[str, bytes]:

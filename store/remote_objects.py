@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Completion", "Progress", "changed_blobs", "complete_remote", "pointers_in",
-    "transfer_callback",
+    "transfer_callback", "usable_since",
 ]  # fmt: skip
 
 #: ``progress(what, done, total)``: told as objects are checked and moved (for a progress bar).
@@ -67,9 +67,7 @@ def complete_remote(
     git, store = project.git, project.artifacts
     note_path = _note_path(project, dvc_remote)
     note = _read(note_path)
-    since = note.get("tip")
-    if since and not git.run_ok("cat-file", "-e", f"{since}^{{commit}}"):
-        since = None
+    since = usable_since(git, note.get("tip"), tip)
     wanted = {p.md5: p for p in pointers_in(git, changed_blobs(git, since, tip))}
     for item in note.get("pending", []):
         if (pointer := object_ref(item)) is not None:
@@ -99,14 +97,34 @@ def complete_remote(
 
 
 # -- DVC pointers of records -----------------------------------------------------------------
+# Commits never change, so both answers below are kept for the process: a push asks them
+# twice for the same tips (pointer files, then the DVC remote) and pays for one git call each.
+_CHANGED: dict[tuple[str, str | None, str], list[str]] = {}
+_ANCESTOR: dict[tuple[str, str, str], bool] = {}
+
+
+def usable_since(git: Git, since: object, tip: str) -> str | None:
+    """``since`` when it is a commit ``tip`` descends from (a note still valid), else None."""
+    if not isinstance(since, str) or not since:
+        return None
+    key = (str(git.common_dir), since, tip)
+    if key not in _ANCESTOR:
+        _ANCESTOR[key] = git.run_ok("merge-base", "--is-ancestor", since, tip)
+    return since if _ANCESTOR[key] else None
+
+
 def changed_blobs(git: Git, old: str | None, new: str) -> list[str]:
     """Blob ids of artifact and run records in ``new`` that are not the same in ``old``."""
+    key = (str(git.common_dir), old, new)
+    if key in _CHANGED:
+        return list(_CHANGED[key])
     if old is None:
         rows = [(p, b) for p, b in git.ls_tree(new)]
     else:
         rows = [(p, b) for s, p, b in git.diff_tree(old, new) if s != "D"]
     prefixes = (f"{ARTIFACTS_DIR}/", f"{RUNS_DIR}/")
-    return [b for p, b in rows if p.startswith(prefixes) and p.endswith(".json")]
+    _CHANGED[key] = [b for p, b in rows if p.startswith(prefixes) and p.endswith(".json")]
+    return list(_CHANGED[key])
 
 
 def pointers_in(git: Git, blobs: Iterable[str]) -> list[ObjectRef]:
