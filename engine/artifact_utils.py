@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.artifacts import ArtifactVersionView, store_value
+from engine.model_run import log_run_model_metadata
 from engine.runtime import current_step_context
 from store.errors import MlxError, ValidationError
 from store.names import check_name
@@ -132,8 +133,7 @@ def log_metadata(
     if artifact_version_id is not None:
         _artifact_metadata(ctx, str(artifact_version_id), metadata)
     elif infer_model or model_name is not None or model_version_id is not None:
-        _check_model(ctx, model_name, model_version, model_version_id)
-        ctx.model_metadata.update(metadata)
+        log_run_model_metadata(ctx, metadata, model_name, model_version, model_version_id)
     elif artifact_name is not None and artifact_name not in ctx.output_names and (
             artifact_name in ctx.run_artifacts):  # fmt: skip
         _artifact_metadata(ctx, ctx.run_artifacts[artifact_name][-1]["id"], metadata)
@@ -155,30 +155,6 @@ def _artifact_metadata(ctx: Any, artifact_id: str, metadata: dict[str, Any]) -> 
             "the step that makes the artifact)"
         )
     ctx.artifact_metadata.setdefault(artifact_id, {}).update(metadata)
-
-
-def _check_model(ctx: Any, name: str | None, version: Any, version_id: Any) -> None:
-    """The targeted model version must be the one of this run: the version it creates, or
-    the one it uses (``Model(name, version="production")``: ZenML logs to that version)."""
-    model = ctx.model
-    if model is None:
-        raise ValidationError("log_metadata(infer_model=True): the pipeline has no model=")
-    if name is not None and name != getattr(model, "name", None):
-        raise ValidationError(
-            f"log_metadata(model_name={name!r}): this run's model is {model.name!r}; "
-            "versions of other models are changed by the runs that make or use them"
-        )
-    labels = {str(getattr(model, "version", "")), str(getattr(model, "number", ""))}
-    labels |= set(getattr(model, "stages", []) if hasattr(model, "record") else [])
-    if version is not None and str(version) not in labels:
-        raise ValidationError(
-            f"log_metadata(model_version={version!r}): not this run's version of "
-            f"{model.name!r} ({', '.join(sorted(labels - {''}))})"
-        )
-    known_id = getattr(model, "id", None)
-    if version_id is not None and known_id and str(version_id).replace("-", "") != known_id:
-        raise ValidationError(f"log_metadata(model_version_id={version_id!r}): not this run's "
-                              "model version")  # fmt: skip
 
 
 def log_artifact_metadata(

@@ -259,9 +259,10 @@ class ModelVersionView:
     def log_metadata(self, metadata: dict[str, Any]) -> None:
         """Add metadata to this version from a step of a run that uses it (ZenML's
         ``Model.log_metadata``); stored when the run is committed."""
-        from engine.artifact_utils import log_metadata
+        from engine.model_run import log_run_model_metadata
+        from engine.runtime import current_step_context
 
-        log_metadata(metadata, model_name=self.name, model_version=self.number)
+        log_run_model_metadata(current_step_context(), metadata, self.name, self.number)
 
     def set_stage(self, stage: str | ModelStages, force: bool = False) -> Any:
         """Promote this version now (branch or direct commit, per ``mlx.toml``)."""

@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from store.errors import NotFoundError
+from store.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from engine.artifacts import ArtifactVersionView
     from store.project import Project
 
-__all__ = ["InRunModelVersion", "request_stage"]
+__all__ = ["InRunModelVersion", "log_run_model_metadata", "request_stage"]
 
 
 def request_stage(project: Project, model: str, stage: Any, force: bool) -> None:
@@ -45,6 +45,45 @@ def request_stage(project: Project, model: str, stage: Any, force: bool) -> None
     check_stage(project, name)
     load_model_config(project, model)  # no models/<model>.toml: say how to make it
     ctx.stage_requests.append((name, force))
+
+
+def log_run_model_metadata(
+    ctx: Any, metadata: dict[str, Any], name: str | None = None, version: Any = None,
+    version_id: Any = None,
+) -> None:  # fmt: skip
+    """Add ``metadata`` to the model version of the running step's run (the version it creates
+    or the one it uses), stored when the run is committed; the named target must be that one.
+
+    ``ctx`` is the running step's context (None outside a step: refused)."""
+    if ctx is None:
+        raise ValidationError("log_metadata() of a model version works inside a step while a "
+                              "pipeline runs: recorded model versions are immutable")  # fmt: skip
+    _check_model(ctx, name, version, version_id)
+    ctx.model_metadata.update(metadata)
+
+
+def _check_model(ctx: Any, name: str | None, version: Any, version_id: Any) -> None:
+    """The targeted model version must be the one of this run: the version it creates, or
+    the one it uses (``Model(name, version="production")``: ZenML logs to that version)."""
+    model = ctx.model
+    if model is None:
+        raise ValidationError("log_metadata(infer_model=True): the pipeline has no model=")
+    if name is not None and name != getattr(model, "name", None):
+        raise ValidationError(
+            f"log_metadata(model_name={name!r}): this run's model is {model.name!r}; "
+            "versions of other models are changed by the runs that make or use them"
+        )
+    labels = {str(getattr(model, "version", "")), str(getattr(model, "number", ""))}
+    labels |= set(getattr(model, "stages", []) if hasattr(model, "record") else [])
+    if version is not None and str(version) not in labels:
+        raise ValidationError(
+            f"log_metadata(model_version={version!r}): not this run's version of "
+            f"{model.name!r} ({', '.join(sorted(labels - {''}))})"
+        )
+    known_id = getattr(model, "id", None)
+    if version_id is not None and known_id and str(version_id).replace("-", "") != known_id:
+        raise ValidationError(f"log_metadata(model_version_id={version_id!r}): not this run's "
+                              "model version")  # fmt: skip
 
 
 @dataclass
