@@ -33,6 +33,7 @@ from tests.support import (
 )
 from tui.previews.build import csv_preview, frame_preview
 from tui.previews.load import load_preview
+from tui.previews.series import render_series
 from tui.screens.artifacts import ArtifactsScreen
 from tui.services import Services
 from tui.widgets.preview import ROWS_PER_CHUNK, PreviewPane, SeriesPlot
@@ -254,6 +255,16 @@ async def test_metric_series_across_versions_is_plotted_with_min_max_last(
         assert "0.9" in _static_text(pane)  # the value of version 2
 
 
+async def test_a_model_artifact_plots_its_model_versions_metrics(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await _show(pilot, "model")
+        plot = pane.query_one(SeriesPlot)
+        lines = str(plot.render()).splitlines()
+        assert lines[0].startswith("iris accuracy  ▁█  min 0.91  max 0.95  last 0.95 (v2)")
+        assert lines[1].startswith("iris f1        ▁█  min 0.88  max 0.92  last 0.92 (v2)")
+
+
 async def test_binary_and_pickled_values_are_described_in_one_line(kinds: Services) -> None:
     app = make_app(kinds)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -358,3 +369,15 @@ def test_preview_snapshot(snap_compare: Any, kinds: Services, artifact: str, siz
         await _show(pilot, artifact)
 
     assert snap_compare(make_app(kinds), terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("width", [20, 36, 48, 80, 200])
+def test_series_lines_fit_the_width_and_keep_the_last_value(width: int) -> None:
+    series = [
+        ("iris accuracy", [(1, 0.91), (2, 0.95)]),
+        ("rows", [(v, v * 10.0) for v in range(300)]),
+    ]
+    lines = render_series(series, width, selected=2).plain.splitlines()
+    assert len(lines) == 2 and all(len(line) <= width for line in lines)
+    assert lines[0].endswith("last 0.95" + (" (v2)" if width >= 60 else ""))
+    assert "last 2990" in lines[1]

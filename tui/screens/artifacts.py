@@ -3,8 +3,8 @@
 The preview (:class:`tui.widgets.preview.PreviewPane`) loads the version in a worker thread and
 shows it as what it is: rendered Markdown, highlighted HTML/JSON, CSV and DataFrames as tables,
 an array's shape, dtype and head; other values in one line. Under it, the artifact's numeric
-metadata is plotted across its versions. ``e`` exports the version's bytes to a path, ``o``
-(or ``enter`` on a version) opens its lineage.
+metadata (and a model artifact's model-version metrics) is plotted across its versions. ``e``
+exports the version's bytes to a path, ``o`` (or ``enter`` on a version) opens its lineage.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, OptionList, Static
 from tui.format import format_age, format_size
 from tui.messages import OpenLineage
 from tui.previews.build import Preview, note
-from tui.previews.series import metric_series
+from tui.previews.series import MAX_SERIES, Series, metric_series, model_series
 from tui.screens.base import MlxScreen
 from tui.screens.export import ExportModal
 from tui.widgets.fit_table import FitColumn, FitTable
@@ -49,7 +49,7 @@ class ArtifactsScreen(MlxScreen):
         super().__init__()
         self.name_: str | None = None
         self.versions: list[dict[str, Any]] = []
-        self.series: list[tuple[str, list[tuple[int, float]]]] = []
+        self.series: list[Series] = []
 
     def compose(self) -> ComposeResult:
         yield Static("Artifacts", id="artifacts-title", classes="title")
@@ -76,10 +76,19 @@ class ArtifactsScreen(MlxScreen):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.name_ = event.option.id
         if self.name_:
-            self.background(self.services.artifact_versions, self.name_, done=self._versions,
+            self.background(self._load_versions, self.name_, done=self._versions,
                             group="versions")  # fmt: skip
 
-    def _versions(self, versions: list[dict[str, Any]]) -> None:
+    def _load_versions(self, name: str) -> tuple[list[dict[str, Any]], list[Series]]:
+        versions = self.services.artifact_versions(name)
+        models = {str(r["model"]["name"]) for r in versions if (r.get("model") or {}).get("name")}
+        series = metric_series(versions)
+        for model in sorted(models):
+            series += model_series(versions, self.services.model_versions(model))
+        return versions, series[:MAX_SERIES]
+
+    def _versions(self, loaded: tuple[list[dict[str, Any]], list[Series]]) -> None:
+        versions, self.series = loaded
         self.versions = list(reversed(versions))
         now = self.services.now()
         rows = []
@@ -93,7 +102,6 @@ class ArtifactsScreen(MlxScreen):
             ]))  # fmt: skip
         table = self.query_one("#artifact-versions", FitTable)
         table.show(VERSION_COLUMNS, rows)
-        self.series = metric_series(self.versions)
         if self.versions:
             table.move_cursor(row=0)
             self._preview(self.versions[0])
