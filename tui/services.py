@@ -183,38 +183,11 @@ class Services:
         """``(run_id, step)`` of every step that read an artifact version."""
         return self.project.index.artifact_uses(artifact_id, "input")
 
-    def preview(self, record: dict[str, Any]) -> str:
-        """A short text rendering of a small artifact value (JSON, DataFrame head, array)."""
-        pointer = record.get("pointer") or {}
-        if int(pointer.get("size", 0)) > PREVIEW_LIMIT:
-            return f"{record.get('type')} ({pointer.get('size')} bytes): too large to preview"
-        try:
-            from engine.client import Client  # type: ignore[import-not-found,unused-ignore]
-            from engine.materializers import loads_code
-        except ImportError:
-            return self._raw_preview(pointer)
-        if loads_code(str(record.get("materializer"))):  # never unpickle just to look
-            return (
-                f"{record.get('type')} ({pointer.get('size')} bytes), stored with "
-                f"{record.get('materializer')}: not previewed, loading it would run code"
-            )
-        value = Client(self.project).get_artifact_version(record["name"], record["version"]).load()
-        return describe_value(value)
-
     def preview_data(self, record: dict[str, Any]) -> Any:
         """The :class:`tui.previews.build.Preview` of an artifact version (reads the cache)."""
         from tui.previews.load import load_preview
 
         return load_preview(self.project, record, PREVIEW_LIMIT)
-
-    def _raw_preview(self, pointer: dict[str, Any]) -> str:
-        if not pointer or str(pointer.get("md5", "")).endswith(".dir"):
-            return "(a directory; export it to look inside)"
-        data = self.project.artifacts.read_bytes(DvcPointer(**pointer))
-        try:
-            return json.dumps(json.loads(data), indent=2)[:4000]
-        except ValueError:
-            return data[:4000].decode("utf-8", errors="replace")
 
     def export(self, record: dict[str, Any], dest: Path) -> Path:
         return self.project.artifacts.checkout(DvcPointer(**record["pointer"]), dest)
@@ -409,42 +382,6 @@ def _journal_summary(state: JournalState) -> RunSummary | None:
 
 
 # -- pure helpers (shared by screens; no I/O) ----------------------------------------------
-def describe_value(value: Any) -> str:
-    """Text preview of a loaded artifact value."""
-    kind = _TEXT_KINDS.get(type(value).__name__) if isinstance(value, str) else None
-    if kind is not None:  # engine.types: show the text as what it is, not as a JSON string
-        return (
-            f"{kind} ({len(value)} characters)\n\n{_csv_table(value) if kind == 'CSV' else value}"[
-                :4000
-            ]
-        )
-    if hasattr(value, "head") and hasattr(value, "shape") and hasattr(value, "columns"):
-        return f"DataFrame {value.shape[0]} rows x {value.shape[1]} columns\n\n{value.head(10)}"
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return f"array shape={tuple(value.shape)} dtype={value.dtype}\n\n{str(value)[:2000]}"
-    if isinstance(value, dict | list | int | float | str | bool) or value is None:
-        try:
-            return json.dumps(value, indent=2, default=str)[:4000]
-        except (TypeError, ValueError):
-            pass
-    return f"{type(value).__module__}.{type(value).__qualname__}\n\n{repr(value)[:2000]}"
-
-
-_TEXT_KINDS = {"HTMLString": "HTML", "MarkdownString": "Markdown", "CSVString": "CSV",
-               "JSONString": "JSON"}  # fmt: skip
-
-
-def _csv_table(text: str) -> str:
-    """CSV text as aligned columns (the first 20 rows)."""
-    import csv
-
-    rows = list(csv.reader(text.splitlines()[:20]))
-    widths = [
-        max(len(r[i]) for r in rows if i < len(r)) for i in range(max(map(len, rows), default=0))
-    ]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows)
-
-
 def run_duration(run: RunSummary, now: datetime) -> float | None:
     start = parse_time(run.started_at)
     end = parse_time(run.finished_at) or (now if run.status == "running" else None)

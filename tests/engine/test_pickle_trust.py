@@ -76,5 +76,5 @@ def test_the_app_never_unpickles_to_preview(project: Project) -> None:
 
     _pickled(project)
     record = project.index.artifact_json("blob")
-    text = Services(project).preview(record)
-    assert "not previewed, loading it would run code" in text
+    preview = Services(project).preview_data(record)
+    assert preview.kind == "note" and "not previewed, loading it would run code" in preview.caption

@@ -222,12 +222,15 @@ def test_old_model_version_names_of_pipelines_keep_working(project: Project) -> 
 
 def test_the_app_previews_text_types_as_text() -> None:
     from engine import CSVString, JSONString
-    from tui.services import describe_value
+    from tui.previews.build import value_preview
 
-    assert describe_value(HTMLString("<b>hi</b>")) == "HTML (9 characters)\n\n<b>hi</b>"
-    assert describe_value(MarkdownString("# Title")).startswith("Markdown (7 characters)\n\n# T")
-    assert describe_value(CSVString("a,bb\n10,2\n")).endswith("a   bb\n10  2 ")
-    assert describe_value(JSONString('{"a": 1}')).endswith('{"a": 1}')
+    html = value_preview(HTMLString("<b>hi</b>"))
+    assert (html.kind, html.language, html.body) == ("code", "html", "<b>hi</b>")
+    markdown = value_preview(MarkdownString("# Title"))
+    assert (markdown.kind, markdown.body) == ("markdown", "# Title")
+    table = value_preview(CSVString("a,bb\n10,2\n"))
+    assert (table.kind, table.columns, table.rows) == ("table", ["a", "bb"], [["10", "2"]])
+    assert value_preview(JSONString('{"a": 1}')).body == '{\n  "a": 1\n}'
 
 
 def test_yaml_step_retry_becomes_the_steps_retry_config(project_dir: Path) -> None:

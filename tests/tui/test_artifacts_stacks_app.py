@@ -13,12 +13,13 @@ from store.errors import MlxError
 from store.index import RunSummary
 from tests.support import make_app, pilot_wait, settle
 from tui.app import MlxApp
+from tui.previews.build import value_preview
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.export import ExportModal
 from tui.screens.lineage import LineageScreen
 from tui.screens.runs import RunsScreen
 from tui.screens.stacks import StacksScreen
-from tui.services import Services, describe_value
+from tui.services import Services
 
 
 async def _mode(app, pilot, key: str, kind: type) -> Any:  # type: ignore[no-untyped-def]
@@ -62,14 +63,15 @@ async def test_export_writes_the_bytes_and_lineage_opens(services: Services) -> 
         assert isinstance(app.screen, LineageScreen)
 
 
-def test_describe_value_handles_frames_arrays_and_json() -> None:
+def test_value_preview_handles_frames_arrays_and_json() -> None:
     np = pytest.importorskip("numpy")
     pd = pytest.importorskip("pandas")
-    assert describe_value(np.zeros((3, 2), dtype="float32")).startswith(
-        "array shape=(3, 2) dtype=float32")  # fmt: skip
-    frame = describe_value(pd.DataFrame({"a": range(20)}))
-    assert frame.startswith("DataFrame 20 rows x 1 columns") and len(frame.splitlines()) < 16
-    assert describe_value({"k": [1]}) == '{\n  "k": [\n    1\n  ]\n}'
+    array = value_preview(np.zeros((3, 2), dtype="float32"))
+    assert array.caption == "array · shape (3, 2) · dtype float32"
+    frame = value_preview(pd.DataFrame({"a": range(20)}))
+    assert frame.caption == "DataFrame · 20 rows x 1 columns" and len(frame.rows) == 20
+    json_view = value_preview({"k": [1]})
+    assert (json_view.kind, json_view.body) == ("code", '{\n  "k": [\n    1\n  ]\n}')
 
 
 async def test_stacks_show_components_and_switch_the_active_one(services: Services) -> None:
