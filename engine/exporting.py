@@ -16,7 +16,7 @@ from typing import Any
 
 from store.errors import ValidationError
 
-__all__ = ["FORMATS", "export_value", "format_for"]
+__all__ = ["FORMATS", "export_artifact", "export_value", "format_for"]
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".npy": "npy", ".pkl": "pickle"}
 
@@ -38,6 +38,37 @@ def format_for(path: Path, allow_pickle: bool = False) -> str:
             f"{path.name!r} would be a pickle, which runs code when loaded; pass --pickle if "
             "that is what you want, or pick .csv, .parquet, .json or .npy"
         )
+    return fmt
+
+
+def export_artifact(
+    project: Any, record: dict[str, Any], dest: Path, *, allow_pickle: bool = False,
+    raw: bool = False,
+) -> str:  # fmt: skip
+    """Write the artifact version ``record`` to the new path ``dest``; return what was written.
+
+    The one export of ``mlx artifacts export`` and of the app: the format of ``dest``'s
+    extension (see :func:`format_for`), or with ``raw`` the stored bytes as they are (the
+    answer is then ``"file"`` or ``"directory"``, else the format).
+
+    Raises:
+        MlxError: ``dest`` exists (nothing is written over).
+        ValidationError: see :func:`format_for` and :func:`export_value`.
+    """
+    from store.errors import MlxError
+
+    if dest.exists():
+        raise MlxError(f"{dest} already exists; choose a new path (nothing was written)")
+    if raw:
+        from store.records import DvcPointer
+
+        pointer = DvcPointer.model_validate(record["pointer"])
+        project.artifacts.checkout(pointer, dest)
+        return "directory" if pointer.is_dir else "file"
+    fmt = format_for(dest, allow_pickle=allow_pickle)  # refuse before loading anything
+    from engine.artifacts import ArtifactVersionView
+
+    export_value(ArtifactVersionView(project, record).load(), dest, fmt)
     return fmt
 
 

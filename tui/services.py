@@ -189,8 +189,11 @@ class Services:
 
         return load_preview(self.project, record, PREVIEW_LIMIT)
 
-    def export(self, record: dict[str, Any], dest: Path) -> Path:
-        return self.project.artifacts.checkout(DvcPointer(**record["pointer"]), dest)
+    def export(self, record: dict[str, Any], dest: Path, allow_pickle: bool = False) -> str:
+        """Write ``record``'s value to ``dest`` in its extension's format, as the CLI does."""
+        from engine.exporting import export_artifact
+
+        return export_artifact(self.project, record, dest, allow_pickle=allow_pickle)
 
     # -- models ----------------------------------------------------------------------------
     def model_names(self) -> list[str]:

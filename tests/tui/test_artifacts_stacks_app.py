@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets import Checkbox, DataTable, Input, OptionList, Static
 
 from store.errors import MlxError
 from store.index import RunSummary
-from tests.support import make_app, pilot_wait, settle
+from tests.support import make_app, mlx_ok, pilot_wait, settle
 from tui.app import MlxApp
 from tui.previews.build import value_preview
 from tui.screens.artifacts import ArtifactsScreen
@@ -20,6 +21,7 @@ from tui.screens.lineage import LineageScreen
 from tui.screens.runs import RunsScreen
 from tui.screens.stacks import StacksScreen
 from tui.services import Services
+from tui.widgets.side_list import SideList
 
 
 async def _mode(app, pilot, key: str, kind: type) -> Any:  # type: ignore[no-untyped-def]
@@ -43,7 +45,9 @@ async def test_artifacts_list_versions_and_preview_the_value(services: Services)
         assert '"accuracy": 0.95' in getattr(syntax, "code", "")
 
 
-async def test_export_writes_the_bytes_and_lineage_opens(services: Services) -> None:
+async def test_export_writes_the_value_in_the_extensions_format_and_lineage_opens(
+    services: Services,
+) -> None:
     app = make_app(services)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _mode(app, pilot, "4", ArtifactsScreen)
@@ -51,16 +55,66 @@ async def test_export_writes_the_bytes_and_lineage_opens(services: Services) -> 
         await pilot.press("e")
         await settle(pilot, app)
         assert isinstance(app.screen, ExportModal)
-        assert app.screen.query_one(Input).value == "~/mlx-exports/metrics-v2"  # not the repo
+        box = app.screen.query_one(Input)
+        assert box.value == "~/mlx-exports/metrics-v2.json"  # outside the repo, a dict's format
         await pilot.press("enter")
-        await settle(pilot, app)
-        out = Path.home() / "mlx-exports" / "metrics-v2"
-        await pilot_wait(pilot, out.exists)
+        await pilot_wait(pilot, lambda: not isinstance(app.screen, ExportModal))
+        out = Path.home() / "mlx-exports" / "metrics-v2.json"
         assert json.loads(out.read_text()) == {"accuracy": 0.95}
         assert not (services.project.root / "export").exists()
         await pilot.press("o")
         await settle(pilot, app)
         assert isinstance(app.screen, LineageScreen)
+
+
+async def _export_dialog(app, pilot, artifact: str) -> ExportModal:  # type: ignore[no-untyped-def]
+    screen = await _mode(app, pilot, "4", ArtifactsScreen)
+    screen.query_one(SideList).select_id(artifact)
+    await settle(pilot, app)
+    screen.query_one("#artifact-versions", DataTable).focus()
+    await pilot.press("e")
+    await settle(pilot, app)
+    assert isinstance(app.screen, ExportModal)
+    return app.screen
+
+
+async def _submit(pilot, modal: ExportModal, path: Path | str) -> str:  # type: ignore[no-untyped-def]
+    """Type ``path`` and press enter: the dialog's status line then, or "closed" (written)."""
+    modal.query_one(Input).value = str(path)
+    await pilot.press("enter")
+    await settle(pilot, pilot.app)
+    if pilot.app.screen is not modal:
+        return "closed"
+    return str(modal.query_one("#export-status", Static).render())
+
+
+async def test_export_writes_what_the_cli_writes_and_refuses_in_the_dialog(
+    services: Services, tmp_path: Path
+) -> None:
+    root = services.project.root
+    out = tmp_path / "out"
+    out.mkdir()
+    cli_csv = out / "cli.csv"
+    mlx_ok(root, "artifacts", "export", "train_set", str(cli_csv))
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        modal = await _export_dialog(app, pilot, "train_set")
+        status = await _submit(pilot, modal, out / "rows.txt")
+        assert "the extension picks the format" in status and ".parquet" in status
+        status = await _submit(pilot, modal, out / "rows.pkl")
+        assert "would be a pickle, which runs code when it is loaded" in status
+        assert "--" not in status  # the app's words, not the CLI's flags
+        status = await _submit(pilot, modal, cli_csv)
+        assert "already exists" in status
+        assert sorted(p.name for p in out.iterdir()) == ["cli.csv"]  # nothing written
+        assert await _submit(pilot, modal, out / "rows.csv") == "closed"  # written
+        assert (out / "rows.csv").read_bytes() == cli_csv.read_bytes()
+
+        modal = await _export_dialog(app, pilot, "train_set")
+        modal.query_one("#allow-pickle", Checkbox).value = True
+        assert await _submit(pilot, modal, out / "rows.pkl") == "closed"
+        with (out / "rows.pkl").open("rb") as fh:
+            assert pickle.load(fh) == [[5.1, 3.5], [4.9, 3.0]]
 
 
 def test_value_preview_handles_frames_arrays_and_json() -> None:

@@ -109,29 +109,18 @@ def describe_artifact(project: Any, record: dict[str, Any], published: bool = Tr
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from store.errors import MlxError
+    from engine.exporting import export_artifact
     from store.project import Project
-    from store.records import DvcPointer
 
     project = Project.find()
     record = project.index.artifact_json(*_split(args.artifact))
     dest = Path(args.path)
-    if dest.exists():
-        raise MlxError(f"{dest} already exists; choose a new path (nothing was written)")
     label = f"{record['name']}:{record['version']} ({record['type']})"
+    written = export_artifact(project, record, dest, allow_pickle=args.pickle, raw=args.raw)
     if args.raw:
-        pointer = DvcPointer.model_validate(record["pointer"])
-        project.artifacts.checkout(pointer, dest)
-        kind = "directory" if pointer.is_dir else "file"
-        print(f"exported {label} as stored, a {kind}: {dest}")
-        return 0
-    from engine.artifacts import ArtifactVersionView
-    from engine.exporting import export_value, format_for
-
-    fmt = format_for(dest, allow_pickle=args.pickle)  # refuse before loading anything
-    value = ArtifactVersionView(project, record).load()
-    export_value(value, dest, fmt)
-    print(f"exported {label} as {fmt}: {dest}")
+        print(f"exported {label} as stored, a {written}: {dest}")
+    else:
+        print(f"exported {label} as {written}: {dest}")
     return 0
 
 

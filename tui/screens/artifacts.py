@@ -23,7 +23,7 @@ from tui.messages import OpenLineage
 from tui.previews.build import Preview, note
 from tui.previews.series import MAX_SERIES, Series, metric_series, model_series
 from tui.screens.base import MlxScreen
-from tui.screens.export import ExportModal
+from tui.screens.export import ExportModal, default_extension
 from tui.widgets.fit_table import FitColumn, FitTable
 from tui.widgets.preview import PreviewPane, prepare
 from tui.widgets.side_list import SideList
@@ -143,14 +143,10 @@ class ArtifactsScreen(MlxScreen):
         if record is None:
             return
         label = f"{record['name']}:{record['version']}"
-        default = f"~/mlx-exports/{record['name']}-v{record['version']}"  # outside the repo
-        self.app.push_screen(ExportModal(label, default), lambda dest: self._export(record, dest))
+        default = (f"~/mlx-exports/{record['name']}-v{record['version']}"  # outside the repo
+                   + default_extension(str(record.get("type", ""))))  # fmt: skip
+        self.app.push_screen(ExportModal(label, default, record), self._exported)
 
-    def _export(self, record: dict[str, Any], dest: str | None) -> None:
-        if not dest:
-            return
-        path = Path(dest).expanduser()
-        if not path.is_absolute():  # relative to the directory mlx was started in
-            path = Path.cwd() / path
-        self.background(self.services.export, record, path, group="export",
-                        done=lambda out: self.notify(f"exported to {out}", timeout=4))  # fmt: skip
+    def _exported(self, written: tuple[Path, str] | None) -> None:
+        if written is not None:
+            self.notify(f"exported as {written[1]} to {written[0]}", timeout=4)
