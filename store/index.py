@@ -399,6 +399,18 @@ class Index:
         ]
 
     @_healing
+    def runs_with_prefix(self, prefix: str, limit: int = 20) -> list[RunSummary]:
+        """Runs whose id starts with ``prefix``, by id (a range scan of the id key)."""
+        self.sync()
+        sql = "SELECT id, pipeline, status, started_at, finished_at, steps_total, steps_done, "
+        sql += "steps_cached, stack, code_commit, dirty FROM runs WHERE id >= ? AND id < ? "
+        sql += f"ORDER BY id LIMIT {max(int(limit), 0)}"
+        return [
+            RunSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]))
+            for r in self.db.execute(sql, (prefix, prefix + "\uffff"))
+        ]
+
+    @_healing
     def count_runs(self) -> int:
         self.sync()
         return int(self.db.execute("SELECT count(*) FROM runs").fetchone()[0])

@@ -5,6 +5,8 @@ pipeline, model or artifact by name; launch a pipeline; promote a model's newest
 the active stack; push and pull; filter presets for the runs list; and every action bound on the
 current screen. Names are read once per opening in a thread (:func:`palette_data`: the index
 and a static read of the pipeline modules, nothing imported), so typing never waits on git.
+Run ids are not read on opening (10,000 of them took over a second): a hex word typed is looked
+up as an id prefix in the index (a range scan, in a thread) for at most :data:`RUN_HITS` runs.
 The commands themselves are app actions (:class:`tui.app.MlxApp` ``goto``, ``open_promote``,
 ...); this module only lists and matches them.
 """
@@ -42,7 +44,7 @@ RUN_HITS = 20  # runs listed for an id prefix
 class PaletteData:
     """The names the palette offers."""
 
-    runs: list[tuple[str, str, str]] = field(default_factory=list)  # (id, pipeline, status)
+    run_pipelines: list[str] = field(default_factory=list)  # the pipelines that have runs
     pipelines: list[str] = field(default_factory=list)
     models: list[tuple[str, int | None]] = field(default_factory=list)  # (name, newest version)
     artifacts: list[str] = field(default_factory=list)
@@ -52,14 +54,14 @@ class PaletteData:
 def palette_data(services: Services) -> PaletteData:
     """Read every name the palette offers (blocking; run it in a thread)."""
     project = services.project
-    runs = [(r.id, r.pipeline, r.status) for r in services.list_runs()]
+    run_pipelines = services.run_pipelines()
     models = []
     for name in services.model_names():
         versions = services.model_versions(name)
         models.append((name, max((int(v["version"]) for v in versions), default=None)))
     stacks = [(name, name == project.active_stack_name()) for name in project.stack_names()]
     return PaletteData(
-        runs, services.pipeline_names(), models,
+        run_pipelines, services.pipeline_names(), models,
         [name for name, _, _ in services.artifact_names()], stacks,
     )  # fmt: skip
 
@@ -96,7 +98,7 @@ class MlxCommands(Provider):
                 )
             )
             out.append((f"Go to pipeline {name}", partial(app.goto, "pipelines", name), ""))
-        for name in sorted(set(data.pipelines) | {pipeline for _, pipeline, _ in data.runs}):
+        for name in sorted(set(data.pipelines) | set(data.run_pipelines)):
             query = f"pipeline:{name}"
             out.append((f"Filter: runs of {name}", partial(app.filter_runs, query), query))
         for name, newest in data.models:
@@ -131,27 +133,31 @@ class MlxCommands(Provider):
             out.append((binding.description, run, f"key {binding.key_display or key}"))
         return out
 
-    def _run_hits(self, query: str) -> list[Entry]:
+    async def _run_hits(self, query: str) -> list[Entry]:
         """Runs whose id starts with a hex word of the query (``b2``, ``run b2``)."""
         words = [w for w in query.lower().split() if len(w) >= 2]
         prefixes = [w for w in words if all(c in "0123456789abcdef" for c in w)]
         if not prefixes:
             return []
-        out: list[Entry] = []
-        for run_id, pipeline, status in self.data.runs:
-            if any(run_id.startswith(p) for p in prefixes):
-                out.append((f"Open run {run_id[:12]}  {pipeline}  {status}",
-                            partial(self.app.post_message, OpenRun(run_id)), run_id))  # fmt: skip
-                if len(out) >= RUN_HITS:
-                    break
-        return out
+        services = self.app.services  # type: ignore[attr-defined]
+
+        def lookup() -> list[Any]:
+            found: dict[str, Any] = {}
+            for prefix in prefixes:
+                for run in services.runs_with_prefix(prefix, RUN_HITS):
+                    found.setdefault(run.id, run)
+            return list(found.values())[:RUN_HITS]
+
+        return [(f"Open run {run.id[:12]}  {run.pipeline}  {run.status}",
+                 partial(self.app.post_message, OpenRun(run.id)), run.id)
+                for run in await asyncio.to_thread(lookup)]  # fmt: skip
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._entries():
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
-        for name, callback, help_text in self._run_hits(query):
+        for name, callback, help_text in await self._run_hits(query):
             yield Hit(1.0, name, callback, help=help_text)  # an id prefix is exact: on top
         matcher = self.matcher(query)
         for name, callback, help_text in self._entries():

@@ -100,6 +100,18 @@ class Services:
         live = [r for r in summaries if r is not None]
         return sorted(live, key=lambda r: r.started_at, reverse=True) + recorded
 
+    def runs_with_prefix(self, prefix: str, limit: int) -> list[RunSummary]:
+        """Up to ``limit`` runs (live ones first) whose id starts with ``prefix``."""
+        recorded = self.project.index.runs_with_prefix(prefix, limit)
+        known = {r.id for r in recorded}
+        live = [_journal_summary(j) for j in self._journals()
+                if j.run_id.startswith(prefix) and j.run_id not in known]  # fmt: skip
+        return ([r for r in live if r is not None] + recorded)[:limit]
+
+    def run_pipelines(self) -> list[str]:
+        """The pipelines that have recorded runs."""
+        return self.project.index.pipelines()
+
     def run(self, run_id: str) -> dict[str, Any]:
         """The run record dict (a live run: assembled from its journal)."""
         try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from _tui_records import RUN_B
+from _tui_records import NOW, RUN_B
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
+from store.recorder import commit_run
+from store.records import RunRecord
 from tests.support import make_app, pilot_wait, settle
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.launch import LaunchModal
@@ -57,6 +60,25 @@ async def test_open_run_by_id_prefix(services: Services) -> None:
         await run_command(pilot, app, "b2", "Open run b20000000000")
         await pilot_wait(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         assert app.screen.run_id == RUN_B
+
+
+async def test_run_ids_are_looked_up_as_typed_not_read_on_opening(services: Services) -> None:
+    """A run recorded after the palette opened is found: its id comes from the index then."""
+    app = make_app(services)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot_wait(pilot, lambda: isinstance(app.screen.focused, Input))
+        late = "9f" + "0" * 30
+        commit_run(services.project.runs, RunRecord(
+            id=late, pipeline="etl", status="completed", started_at=NOW - timedelta(minutes=1),
+            finished_at=NOW,
+        ), [])  # fmt: skip
+        await pilot.press(*"9f")
+        await pilot_wait(pilot, lambda: "Open run 9f0000000000  etl  completed" in _first_hit(app))
+        await pilot.press("enter")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        assert app.screen.run_id == late
 
 
 async def test_go_to_pipeline_model_and_artifact_by_name(services: Services) -> None:
