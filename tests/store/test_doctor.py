@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from _repo_helpers import Sandbox, record_model_version
 
 from store.doctor import diagnose
+from store.errors import MlxWarning
 from store.sync import push
 from tests.support import git, mlx_cli
 
@@ -36,7 +38,8 @@ def test_doctor_finds_each_problem_and_says_what_to_do(box: Sandbox) -> None:
         return {"runs/ab/abcdef.json": b'{"not": "a run"}'}
 
     work.runs.commit(bad, "a hand-made record")
-    report = diagnose(box.project())
+    with pytest.warns(MlxWarning, match="skipped invalid record runs/ab/abcdef.json"):
+        report = diagnose(box.project())
     assert {f.check for f in report.findings} == {"records", "bytes", "stages", "config"}
     assert any(lost in f.problem for f in report.failed("bytes"))
     assert any("production = 9" in f.problem for f in report.failed("stages"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _core_helpers import add_run
 
-from store.errors import NotFoundError, ValidationError
+from store.errors import MlxWarning, NotFoundError, ValidationError
 from store.index import Index
 from store.project import Project
 from tests.support import git
@@ -74,9 +74,9 @@ def test_corrupt_index_file_is_rebuilt_from_the_ref(project: Project) -> None:
         Path(str(index.path) + suffix).unlink(missing_ok=True)
     index.path.write_bytes(b"this is not a database" * 200)
 
-    rebuilt = _fresh_index(project)
-
-    assert [r.id for r in rebuilt.list_runs()] == [run.id]
+    with pytest.warns(MlxWarning, match="was unreadable .*; rebuilt it"):
+        rebuilt = _fresh_index(project)
+        assert [r.id for r in rebuilt.list_runs()] == [run.id]
     assert rebuilt.artifact_json("model")["version"] == 1
 
 
