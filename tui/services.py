@@ -94,7 +94,11 @@ class Services:
 
     def list_runs(self) -> list[RunSummary]:
         """Every recorded run plus the live ones from journals, newest first."""
-        recorded = self.project.index.list_runs()
+        return self.recent_runs(None)
+
+    def recent_runs(self, limit: int | None) -> list[RunSummary]:
+        """The ``limit`` newest recorded runs (all: ``None``) plus the live ones, newest first."""
+        recorded = self.project.index.list_runs(limit=limit)
         known = {r.id for r in recorded}
         summaries = [_journal_summary(j) for j in self._journals() if j.run_id not in known]
         live = [r for r in summaries if r is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from _tui_records import LIVE, NOW, RUN_A, RUN_B, RUN_C, RUN_E
@@ -11,7 +12,7 @@ from textual.widgets import Input
 from store.index import RunSummary
 from store.recorder import commit_run
 from store.records import RunRecord
-from tests.support import make_app, pilot_wait, settle
+from tests.support import DEADLINE, make_app, pilot_wait, settle
 from tui.messages import CompareRuns, OpenRun
 from tui.screens.compare import CompareScreen
 from tui.screens.run_detail import RunDetailScreen
@@ -193,6 +194,34 @@ async def test_ten_thousand_runs_open_fast_and_navigate(services: Services) -> N
         assert int(table.scroll_offset.y) > 9_900
         await pilot.press("slash", *"status:failed", "enter")
         assert len(table.rows) == 2_000
+
+
+class _SlowFullList(Services):
+    """The whole list is read only once ``release`` is set (the newest runs are not held)."""
+
+    def __init__(self, base: Services) -> None:
+        super().__init__(base.project, now=base.now)
+        self.release = threading.Event()
+        self.older = _ManyRuns(base, 300).rows
+
+    def list_runs(self) -> list[RunSummary]:
+        assert self.release.wait(DEADLINE), "the test never released the full list"
+        return [*super().list_runs(), *self.older]
+
+
+async def test_the_newest_runs_show_before_the_whole_list_is_read(services: Services) -> None:
+    slow = _SlowFullList(services)
+    app = make_app(slow)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await pilot_wait(pilot, lambda: app.screen.query(RunsTable).first(None))
+        await pilot_wait(pilot, lambda: len(table.rows) == 4)  # the index's newest runs
+        title = app.screen.query_one("#runs-title")
+        assert "Runs  4+  reading the rest…" in str(title.render())
+        slow.release.set()
+        await pilot_wait(pilot, lambda: len(table.rows) == 304)
+        await settle(pilot, app)
+        assert str(title.render()).startswith("Runs  304  sort")
+        assert not [n.message for n in app._notifications if "new run" in n.message]
 
 
 async def test_rerun_from_the_list_launches_with_the_same_parameters(services: Services) -> None:
