@@ -167,9 +167,7 @@ class Model:
     def _version_draft(
         self, project: Project, run_id: str, pipeline: str, metadata: dict[str, Any]
     ) -> dict[str, Any] | None:
-        if not self.creates_version:  # a used version: only metadata logged by the steps
-            if not metadata:
-                return None
+        if not self.creates_version:  # a used version: the run's artifacts and metadata
             return {
                 "id": uuid.uuid4().hex, "name": self.name, "attach": True,
                 "version": None, "run_id": run_id, "pipeline": pipeline,  # the runner sets it
@@ -245,13 +243,28 @@ class ModelVersionView:
 
     def get_artifact(self, name: str) -> ArtifactVersionView:
         refs = {**self.record.get("artifacts", {}), **self.record.get("model_artifacts", {})}
-        return self._view(name, refs)
+        return self._in_run(name, None) or self._view(name, refs)
 
     def get_model_artifact(self, name: str) -> ArtifactVersionView:
-        return self._view(name, self.record.get("model_artifacts", {}))
+        return self._in_run(name, True) or self._view(name, self.record.get("model_artifacts", {}))
 
     def get_data_artifact(self, name: str) -> ArtifactVersionView:
-        return self._view(name, self.record.get("artifacts", {}))
+        return self._in_run(name, False) or self._view(name, self.record.get("artifacts", {}))
+
+    def _in_run(self, name: str, model: bool | None) -> ArtifactVersionView | None:
+        """``name`` made earlier in the running pipeline when that run uses this version: it
+        is linked to this version as soon as it exists (ZenML), the record at commit."""
+        from engine.runtime import current_step_context
+
+        ctx = current_step_context()
+        used = ctx.model if ctx is not None else None
+        if ctx is None or not isinstance(used, ModelVersionView):
+            return None
+        if (used.name, used.number) != (self.name, self.number):
+            return None
+        drafts = [d for d in ctx.run_artifacts.get(name, [])
+                  if model is None or bool(d.get("is_model_artifact")) == model]  # fmt: skip
+        return ArtifactVersionView(self._project, drafts[-1]) if drafts else None
 
     def load_artifact(self, name: str) -> Any:
         return self.get_artifact(name).load()

@@ -1,8 +1,9 @@
 """The model a run creates or uses: its reference, its new version, its stage requests.
 
 A pipeline with ``model=Model(...)`` either creates a version (numbered when the run is
-committed) or uses an existing one (resolved once, when the record is first written). Outputs
-taken from the cache belong to the new version too. ``Model.set_stage`` requests of the steps
+committed) or uses an existing one (resolved once, when the record is first written). Either
+way every artifact the run produces is linked to that version (ZenML semantics), outputs taken
+from the cache too. ``Model.set_stage`` requests of the steps
 are carried out once the version number exists.
 """
 
@@ -68,12 +69,11 @@ class ModelLink:
         draft = make(self.project, self.run_id, pipeline, metadata)
         if not isinstance(draft, dict):
             return None
-        if draft.get("attach"):  # metadata for the version this run used, not a new one
+        if draft.get("attach"):  # additions to the version this run used, not a new one
             if self._consumed_version is None:
                 return None
             draft["version"] = self._consumed_version
-            return draft
-        # outputs taken from the cache belong to this version too (new ones are linked at commit)
+        # outputs taken from the cache belong to the version too (new ones are linked at commit)
         for step in cached_steps:
             for out_name, ref in step.outputs.items():
                 record = outputs.get((step.name, out_name), (ref, {}))[1]

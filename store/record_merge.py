@@ -1,11 +1,13 @@
 """Merging two clones' additions to one existing model-version record.
 
 Model-version records are the one record kind a later run may change: a run that uses a
-version (``Model(name, version="production")``) adds the metadata its steps logged, and a run
-of a named version (``Model(version="sgd")``) adds its artifacts. When two clones both changed
-the same version before syncing, the merge keeps both sides' additions key by key (three-way,
-against the common base); a key both sides changed takes the remote's value, as every other
-clash in :mod:`store.sync` keeps the remote's side.
+version (``Model(name, version="production")``) adds the metadata its steps logged and links
+the artifacts it produced, and a run of a named version (``Model(version="sgd")``) adds its
+artifacts. When two clones both changed the same version before syncing, the merge keeps both
+sides' additions key by key (three-way, against the common base). A metadata key both sides
+changed takes the remote's value, as every other clash in :mod:`store.sync` keeps the remote's
+side; an artifact name both sides linked keeps the newer artifact version (the higher number,
+ours renumbered after the remote's by then), as a later run's link replaces an earlier one.
 """
 
 from __future__ import annotations
@@ -59,7 +61,18 @@ def _merge(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -
         for name in {**b, **o, **t}:
             vb, vo, vt = (side.get(name, _MISSING) for side in (b, o, t))
             value = vo if vt == vb else vt  # ours only when the remote kept the base's
+            if key != "metadata" and vo != vb and _newer(vo, vt):
+                value = vo  # both linked a version of this artifact: the later one
             if value is not _MISSING:
                 out[name] = value
         merged[key] = out
     return merged
+
+
+def _newer(ours: Any, theirs: Any) -> bool:
+    """True when our artifact link names a later version than the remote's."""
+    if not isinstance(ours, dict):
+        return False
+    if not isinstance(theirs, dict):
+        return theirs is _MISSING
+    return int(ours.get("version") or 0) > int(theirs.get("version") or 0)

@@ -27,6 +27,7 @@ from store.paths import (
     run_path,
 )
 from store.records import (
+    ArtifactRef,
     ArtifactVersionRecord,
     ErrorInfo,
     ModelVersionRecord,
@@ -123,8 +124,11 @@ def commit_run(
                 current = run.model_copy(update={"name": f"{run.name}-{run.id[:8]}"})
         final = _renumber_run(_refused(current, refusals), numbers, model_rec)
         if model_rec is not None:
-            model_rec = model_rec if attach else _link_model(model_rec, records)
-            files[model_version_path(model_rec.name, model_rec.version)] = dump_record(model_rec)
+            model_rec = _link_model(model_rec, records)
+            path = model_version_path(model_rec.name, model_rec.version)
+            written = dump_record(model_rec)
+            if view.read(path) != written:  # a used version the run added nothing to stays
+                files[path] = written
         files[run_path(final.id)] = dump_record(final)
         logs = [step.log for step in final.steps if step.log is not None]
         patch = [final.code.patch] if final.code and final.code.patch else []
@@ -200,8 +204,10 @@ def _number_model(view: TipView, draft: dict[str, Any] | None) -> ModelVersionRe
         if stored is None:
             return None
         old = ModelVersionRecord.model_validate_json(stored)
-        merged = {**old.metadata, **draft.get("metadata", {})}
-        return old.model_copy(update={"metadata": merged})
+        return old.model_copy(update={
+            key: {**getattr(old, key), **{k: ArtifactRef.model_validate(v) if key != "metadata"
+                                          else v for k, v in draft.get(key, {}).items()}}
+            for key in ("metadata", "artifacts", "model_artifacts")})  # fmt: skip
     version = draft.get("version")
     label = draft.get("version_name")
     if version is None and label:  # a named version: the first run to commit creates it
