@@ -15,6 +15,7 @@ from engine.artifact_utils import (
     log_step_metadata,
     save_artifact,
 )
+from engine.artifacts import UnmaterializedArtifact
 from engine.caching import CachePolicy
 from engine.client import ArtifactVersionView, Client, PipelineRunView
 from engine.compat import DockerSettings, ResourceSettings
@@ -55,6 +56,7 @@ __all__ = [
     "Step",
     "StepContext",
     "StepRetryConfig",
+    "UnmaterializedArtifact",
     "VisualizationType",
     "add_tags",
     "fileio",

@@ -24,7 +24,14 @@ from store.scratch import make_temp_dir
 if TYPE_CHECKING:
     from store.project import Project
 
-__all__ = ["ArtifactInput", "ArtifactVersionView", "load_artifact_value", "store_value"]
+__all__ = [
+    "ArtifactInput",
+    "ArtifactVersionView",
+    "UnmaterializedArtifact",
+    "load_artifact_value",
+    "store_value",
+    "wants_unmaterialized",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,19 @@ class ArtifactVersionView:
     producer_step = property(lambda self: self._raw.get("step"))
     is_model_artifact = property(lambda self: bool(self._raw.get("is_model_artifact")))
 
+    data_type = type
+
+    @property
+    def uri(self) -> str:
+        """Where the bytes are: the file in the local DVC cache (fetched when missing; read
+        only), or for a directory artifact a checked-out copy in this process's scratch
+        space."""
+        pointer = DvcPointer.model_validate(self._raw["pointer"])
+        if not pointer.is_dir:
+            return str(self._project.artifacts.cache_file(pointer))
+        dest = make_temp_dir("mlx-uri-") / "data"
+        return str(self._project.artifacts.checkout(pointer, dest))
+
     def load(self, allow_pickle: bool = False) -> Any:
         """Read the value from the DVC cache (fetching from the remote when missing).
 
@@ -92,6 +112,24 @@ class ArtifactVersionView:
 
     def __repr__(self) -> str:
         return f"<artifact {self.name}:{self.version}>"
+
+
+class UnmaterializedArtifact(ArtifactVersionView):
+    """A step input annotated with this type receives the artifact version itself, not its
+    loaded value (ZenML semantics): ``uri`` is where its bytes are, ``load()`` reads it."""
+
+    def __repr__(self) -> str:
+        return f"<unmaterialized artifact {self.name}:{self.version}>"
+
+
+def wants_unmaterialized(annotation: Any) -> bool:
+    """True when a step input's annotation asks for :class:`UnmaterializedArtifact`
+    (also inside ``Annotated[...]`` or ``Optional[...]``)."""
+    from typing import get_args
+
+    if isinstance(annotation, type):
+        return issubclass(annotation, UnmaterializedArtifact)
+    return any(wants_unmaterialized(arg) for arg in get_args(annotation))
 
 
 def load_artifact_value(

@@ -20,9 +20,11 @@ from typing import IO, Any
 
 from engine.artifacts import (
     ArtifactVersionView,
+    UnmaterializedArtifact,
     check_version_name,
     load_artifact_value,
     store_value,
+    wants_unmaterialized,
 )
 from engine.compiler import StepDefinition
 from engine.runtime import StepContext, step_context
@@ -116,7 +118,7 @@ def execute_step(task: StepTask) -> StepResult:
         if task.attempt > 1:
             log.write(f"--- attempt {task.attempt} ---\n")
         try:
-            args = _grouped({k: load_artifact_value(project, v) for k, v in task.inputs.items()})
+            args = _grouped({k: _input_value(project, task, k, v) for k, v in task.inputs.items()})
             with _environment(task.environment):
                 value = task.step.entrypoint(**task.parameters, **args)
             result.outputs = _store_outputs(project, task, ctx, value)
@@ -135,6 +137,17 @@ def execute_step(task: StepTask) -> StepResult:
     result.finished_at = datetime.now(UTC)
     result.log = _store_log(project, Path(task.log_path))
     return result
+
+
+def _input_value(project: Any, task: StepTask, key: str, record: dict[str, Any]) -> Any:
+    """The value of input ``key``: loaded, or the version itself when the parameter is
+    annotated ``UnmaterializedArtifact`` (nothing is read then)."""
+    base, dot, index = key.rpartition(".")
+    name = base if dot and index.isdigit() else key
+    annotation = task.step.param_types.get(name)
+    if annotation is not None and wants_unmaterialized(annotation):
+        return UnmaterializedArtifact(project, record)
+    return load_artifact_value(project, record)
 
 
 def _grouped(values: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ SUPPORTED: dict[str, str] = {
         "BaseMaterializer", "get_logger", "BaseStep", "Pipeline", "PipelineRunFailedError",
         "HTMLString", "MarkdownString", "CSVString", "JSONString", "fileio", "DockerSettings",
         "ResourceSettings", "VisualizationType", "add_tags", "log_artifact_metadata",
-        "log_model_metadata", "log_step_metadata", "StepRetryConfig",
+        "log_model_metadata", "log_step_metadata", "StepRetryConfig", "UnmaterializedArtifact",
     )
 }  # fmt: skip
 SUPPORTED["ModelVersion"] = "Model"  # ZenML < 0.55
