@@ -28,6 +28,7 @@ from tui.palette import MlxCommands
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.base import Background
 from tui.screens.compare import CompareScreen
+from tui.screens.confirm import ConfirmModal
 from tui.screens.launch import LaunchModal, param_text
 from tui.screens.lineage import LineageScreen
 from tui.screens.models import ModelsScreen
@@ -98,6 +99,26 @@ class MlxApp(Background, App[int]):
         if action == "switch_mode" and parameters and parameters[0] == self.current_mode:
             return None  # shown dimmed: already there
         return True
+
+    async def action_quit(self) -> None:
+        """Quit; when runs launched from the app still go, ask first (quitting stops them)."""
+        live = [s for s in self.sessions if not s.finished]
+        if not live:
+            self.exit()
+            return
+        names = ", ".join(dict.fromkeys(s.pipeline for s in live))
+        body = (
+            f"{len(live)} run(s) launched from here still going: {names}.\n"
+            "Quitting stops them: they are recorded as cancelled (finished steps stay in "
+            "the cache, the rest are skipped)."
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmModal("Quit and stop the running runs?", body,
+                                      yes="Stop and quit (y)"), answer)  # fmt: skip
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -11,7 +11,7 @@ from typing import Any
 from _tui_records import SLOW
 from textual.widgets import Input, Static
 
-from tests.support import make_app, pilot_wait, settle
+from tests.support import make_app, pilot_wait, settle, wait_until
 from tui.screens.launch import LaunchModal
 from tui.screens.pipelines import PipelinesScreen
 from tui.screens.run_detail import RunDetailScreen
@@ -129,3 +129,30 @@ def test_session_folds_events_into_step_states() -> None:
     session.apply({"event": "exited", "code": 1, "stderr": ""})
     assert {k: v["status"] for k, v in session.steps.items()} == {"a": "cached", "b": "failed"}
     assert session.status == "failed" and session.finished and session.run_id == "r1"
+
+
+async def test_quitting_with_a_launched_run_going_asks_first_and_stops_it(
+    services: Services,
+) -> None:
+    from tui.screens.confirm import ConfirmModal
+
+    (services.project.root / "pipelines" / "slow.py").write_text(SLOW)
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _pipelines(app, pilot)
+        session = app.start_run("slow", {})
+        await pilot_wait(
+            pilot, lambda: any(s["status"] == "running" for s in session.steps.values())
+        )
+        await pilot.press("q")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "still going: slow" in str(app.screen.query_one("#confirm-body", Static).render())
+        await pilot.press("n")  # keep going: the app and the run stay
+        await pilot_wait(pilot, lambda: not isinstance(app.screen, ConfirmModal))
+        assert app.is_running and not session.finished
+        await pilot.press("q", "y")
+        await pilot_wait(pilot, lambda: not app.is_running, what="the app to exit")
+    assert session.proc is not None and session.run_id is not None
+    wait_until(lambda: session.proc.returncode is not None, what="the child to be stopped")
+    record = services.project.index.run_json(session.run_id)  # recorded, as the dialog says
+    assert record["status"] == "cancelled"

@@ -118,6 +118,7 @@ def test_mlx_binary_filter_open_launch_and_quit(tmux: Tmux, tui_project: Project
     tmux.keys("C-r")
     tmux.wait_for("completed")
     tmux.wait_for("3/3 steps")  # the status line may lag the lanes by a refresh
+    tmux.wait_for("example: completed")  # the child exited (run recorded): q will not ask
 
     tmux.keys("1")
     tmux.wait_for("example")  # the launched run is in the list
