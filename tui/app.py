@@ -115,10 +115,22 @@ class MlxApp(Background, App[int]):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.exit()
+                self.notify(f"stopping {len(live)} run(s)…", timeout=30)
+                self.run_worker(self._stop_runs_and_exit(live), group="quit")
 
         self.push_screen(ConfirmModal("Quit and stop the running runs?", body,
                                       yes="Stop and quit (y)"), answer)  # fmt: skip
+
+    async def _stop_runs_and_exit(self, live: list[RunSession]) -> None:
+        """Stop each run (SIGTERM: the child records it as cancelled), exit once all ended."""
+        pending = live
+        while pending:
+            for session in pending:
+                if session.proc is not None and session.status != "cancelling":
+                    session.cancel()  # a child still starting is stopped once it has a process
+            await asyncio.sleep(0.05)
+            pending = [s for s in pending if not s.finished]
+        self.exit()
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -87,15 +87,19 @@ async def test_launched_pipeline_runs_to_completion(services: Services) -> None:
         assert app.screen.run_id == session.run_id
 
 
-async def test_a_launched_run_can_be_cancelled(services: Services) -> None:
+async def _slow_run_going(app, pilot, services: Services) -> RunSession:  # type: ignore[no-untyped-def]
+    """Launch the ``slow`` pipeline (its step waits until cancelled) and wait until it runs."""
     (services.project.root / "pipelines" / "slow.py").write_text(SLOW)
+    await _pipelines(app, pilot)
+    session = app.start_run("slow", {})
+    await pilot_wait(pilot, lambda: any(s["status"] == "running" for s in session.steps.values()))
+    return session
+
+
+async def test_a_launched_run_can_be_cancelled(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _pipelines(app, pilot)
-        session = app.start_run("slow", {})
-        await pilot_wait(
-            pilot, lambda: any(s["status"] == "running" for s in session.steps.values())
-        )
+        session = await _slow_run_going(app, pilot, services)
         await pilot.press("x")
         await pilot_wait(pilot, lambda: session.finished)
         assert session.status == "cancelled"
@@ -136,14 +140,9 @@ async def test_quitting_with_a_launched_run_going_asks_first_and_stops_it(
 ) -> None:
     from tui.screens.confirm import ConfirmModal
 
-    (services.project.root / "pipelines" / "slow.py").write_text(SLOW)
     app = make_app(services)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _pipelines(app, pilot)
-        session = app.start_run("slow", {})
-        await pilot_wait(
-            pilot, lambda: any(s["status"] == "running" for s in session.steps.values())
-        )
+        session = await _slow_run_going(app, pilot, services)
         await pilot.press("q")
         await pilot_wait(pilot, lambda: isinstance(app.screen, ConfirmModal))
         assert "still going: slow" in str(app.screen.query_one("#confirm-body", Static).render())
