@@ -10,8 +10,10 @@ Every record is validated once, when its blob is ingested, by the schema that wr
 (:func:`store.records.record_at`): one that does not validate is left out of every query, noted
 in the ``invalid`` table (:meth:`Index.invalid_records`, which ``mlx doctor`` reports) and
 announced by one :class:`~store.errors.MlxWarning`, so a bad record never breaks a command.
-The file heals itself: any SQLite error (a corrupted page, a truncated file) drops it and
-rebuilds it from the ref, with a warning.
+The file heals itself: an SQLite error that says the file is damaged (a corrupted page, a
+truncated file, a missing table) drops it and rebuilds it from the ref, with a warning; a busy
+database is waited for, never dropped. Threads of one process (the app's workers) share one
+connection, one call at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import functools
 import json
 import sqlite3
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -70,19 +73,32 @@ class InvalidRecord:
 
 
 def _healing(method: Callable[P, T]) -> Callable[P, T]:
-    """Retry ``method`` once on a rebuilt index when SQLite reports any error."""
+    """One caller at a time per index (threads of one process share its connection); retry
+    ``method`` once on a rebuilt index when SQLite says the file is damaged."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return method(*args, **kwargs)
-        except sqlite3.Error as exc:
-            index = args[0]
-            assert isinstance(index, Index)
-            index.rebuild(f"{type(exc).__name__}: {exc}")
-            return method(*args, **kwargs)
+        index = args[0]
+        assert isinstance(index, Index)
+        with index._lock:
+            try:
+                return method(*args, **kwargs)
+            except sqlite3.Error as exc:
+                if not _damaged(exc):
+                    raise
+                index.rebuild(f"{type(exc).__name__}: {exc}")
+                return method(*args, **kwargs)
 
     return wrapper
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """An error that says the file is not a sound index (rebuild it), as opposed to a busy
+    database (another process writes: wait, never delete) or a misuse of the connection."""
+    if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
+        return False
+    text = str(exc).lower()
+    return not any(word in text for word in ("locked", "busy", "within a transaction"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +156,7 @@ class Index:
         self.runs = runs
         self._db: sqlite3.Connection | None = None
         self._synced_tip: str | None = None
+        self._lock = threading.RLock()  # the app's worker threads share this connection
 
     # -- connection and catch-up -----------------------------------------------------------
     @property
@@ -153,32 +170,40 @@ class Index:
         try:
             db = self._connect()
         except sqlite3.Error as exc:  # corrupt cache: it is derived, rebuild it
+            if not _damaged(exc):
+                raise
             self._drop_files()
             warnings.warn(_rebuilt(self.path, exc), MlxWarning, stacklevel=2)
             db = self._connect()
         return db
 
     def close(self) -> None:
-        """Close the database connection (the next query opens it again)."""
-        db, self._db = self._db, None
-        self._synced_tip = None
-        if db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                db.close()
+        """Close the database connection (the next query opens it again); waits for a query
+        another thread is running."""
+        with self._lock:
+            db, self._db = self._db, None
+            self._synced_tip = None
+            if db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    db.close()
 
     def rebuild(self, reason: str) -> None:
         """Delete the index file (it is derived) so the next query rebuilds it; warn once."""
+        with self._lock:
+            self._drop_connection()
+        warnings.warn(
+            f"the run index {self.path} was unreadable ({reason}); rebuilt it from the runs ref",
+            MlxWarning,
+            stacklevel=3,
+        )
+
+    def _drop_connection(self) -> None:
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):  # a broken connection may not close
                 self._db.close()
         self._db = None
         self._synced_tip = None
         self._drop_files()
-        warnings.warn(
-            f"the run index {self.path} was unreadable ({reason}); rebuilt it from the runs ref",
-            MlxWarning,
-            stacklevel=3,
-        )
 
     def _drop_files(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):

@@ -146,3 +146,43 @@ def test_index_file_lives_under_git_mlx_not_the_work_tree(project: Project) -> N
     db = sqlite3.connect(project.index.path)
     assert db.execute("SELECT count(*) FROM runs").fetchone() == (1,)
     assert git(project.root, "status", "--porcelain", "--untracked-files=all") == status
+
+
+def test_threads_sharing_one_index_wait_for_each_other_and_never_rebuild_it(
+    project: Project,
+) -> None:
+    import threading
+    import time
+
+    for _ in range(3):
+        add_run(project.runs)
+    index = project.index
+    rebuilt: list[str] = []
+    errors: list[BaseException] = []
+    original = index.rebuild
+    index.rebuild = lambda reason: (rebuilt.append(reason), original(reason))[1]  # type: ignore[method-assign]
+
+    start = threading.Barrier(5)
+
+    def read() -> None:
+        start.wait()
+        try:
+            for _ in range(300):
+                assert len(index.list_runs()) == 3
+                assert index.artifact_json("model")["version"] == 3
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def close() -> None:
+        start.wait()
+        while len(threading.enumerate()) > 2:  # the readers still go
+            index.close()  # as the app does on exit while a worker still reads
+            time.sleep(0)
+
+    threads = [threading.Thread(target=read) for _ in range(4)] + [threading.Thread(target=close)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == [] and rebuilt == []
