@@ -133,8 +133,10 @@ def _add_model_commands(sub: Any) -> None:
     model.add_parser("list", help="models and their stages").set_defaults(
         handler="tui.commands.models:cmd_list"
     )
-    p = model.add_parser("show", help="a model's versions, metrics and stages")
+    p = model.add_parser("show", help="a model's versions, metrics and stages; with VERSION, "
+                         "that version's metadata and linked artifacts")  # fmt: skip
     p.add_argument("name")
+    p.add_argument("version", nargs="?", help="a number (3 or v3), a stage, a name or latest")
     p.set_defaults(handler="tui.commands.models:cmd_show")
     p = model.add_parser("versions", help="a model's versions")
     p.add_argument("name")

@@ -81,8 +81,11 @@ def test_a_run_using_the_production_version_links_its_outputs_to_it(project: Pro
     second = inference()
     again = Client().get_model_version("iris", "production").get_artifact("predictions")
     assert again.id == second.steps["predict"].outputs["predictions"].id != made.id
-    compared = mlx_ok(project.root, "model", "compare", "iris", "1", "1").stdout
-    assert "predictions:2" in compared and "scorer:2" in compared
+    shown = mlx_ok(project.root, "model", "show", "iris", "production").stdout.splitlines()
+    assert "stages                  production" in shown
+    assert "model artifact scorer   scorer:2" in shown
+    assert "model artifact weights  weights:1" in shown
+    assert "artifact predictions    predictions:2" in shown
 
 
 def test_cached_outputs_are_linked_to_the_used_version_too(project: Project) -> None:

@@ -102,6 +102,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     project = _project()
     headers, rows = _version_rows(project, args.name)
+    chosen = _version(project, args.name, args.version) if args.version is not None else None
     try:
         config = load_model_config(project, args.name)
         print(f"model {args.name}: {config.description or '(no description)'}")
@@ -112,8 +113,39 @@ def cmd_show(args: argparse.Namespace) -> int:
     except NotFoundError:
         print(f"model {args.name} (no models/{args.name}.toml yet: stages cannot be set; "
               f"create it with `mlx model register {args.name}`)")  # fmt: skip
+    if chosen is not None:
+        _show_version(project, args.name, chosen)
+        return 0
     print(table(headers, rows) if rows else "no versions yet")
     return 0
+
+
+def _show_version(project: Any, name: str, version: dict[str, Any]) -> None:
+    """One version: stages, run, metrics and other metadata, and the artifacts linked to it
+    (made by the run that created it, or by runs that used it)."""
+    from store.publication import publication
+
+    number = int(version["version"])
+    held = [s for s, n in _stages_of(project, name).items() if n == number]
+    label = publication(project).model_label(name, number)
+    named = f" ({version['version_name']})" if version.get("version_name") else ""
+    rows: list[tuple[str, str]] = [("version", label + named),
+                                   ("stages", ", ".join(held) or "-"),
+                                   ("run", (version.get("run_id") or "-")[:8]),
+                                   ("created", format_age(version.get("created_at")))]  # fmt: skip
+    metrics = _metrics(version)
+    rows += [(f"metric {key}", _number(value)) for key, value in sorted(metrics.items())]
+    metadata = version.get("metadata") or {}
+    rows += [
+        (f"metadata {key}", str(value)[:60])
+        for key, value in sorted(metadata.items())
+        if not isinstance(value, int | float | dict)
+    ]  # numbers are the metrics above
+    for kind, title in (("model_artifacts", "model artifact"), ("artifacts", "artifact")):
+        for key, ref in sorted((version.get(kind) or {}).items()):
+            rows.append((f"{title} {key}", _label(ref)))
+    width = max(len(key) for key, _ in rows)
+    print("\n".join(f"{key.ljust(width)}  {value}" for key, value in rows))
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
