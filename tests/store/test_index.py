@@ -173,13 +173,15 @@ def test_threads_sharing_one_index_wait_for_each_other_and_never_rebuild_it(
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
+    readers = [threading.Thread(target=read) for _ in range(4)]
+
     def close() -> None:
         start.wait()
-        while len(threading.enumerate()) > 2:  # the readers still go
+        while any(reader.is_alive() for reader in readers):
             index.close()  # as the app does on exit while a worker still reads
             time.sleep(0)
 
-    threads = [threading.Thread(target=read) for _ in range(4)] + [threading.Thread(target=close)]
+    threads = [*readers, threading.Thread(target=close)]
     for thread in threads:
         thread.start()
     for thread in threads:
