@@ -112,8 +112,13 @@ class ArtifactStore:
         with _wrapped(where), transfer_errors() as errors:
             staging, meta, obj = build(cache, str(source), cache.fs, "md5")
             oids = {str(obj.hash_info.value)} | entry_oids(obj)
+            _touch_oids(cache, oids)  # content already cached: young now, a gc spares it
             before = tmp_files(cache, oids)
-            result = transfer(staging, cache, {obj.hash_info}, shallow=False, hardlink=False)
+            for _ in range(3):  # an object that vanished meanwhile (a gc, a racing writer) is
+                result = transfer(staging, cache, {obj.hash_info}, shallow=False,
+                                  hardlink=False)  # fmt: skip
+                if result.failed or all(cache.exists(oid) for oid in oids):
+                    break  # copied again from the staging area
         if result.failed or not all(cache.exists(oid) for oid in oids):
             for leftover in tmp_files(cache, oids) - before:  # what the failed copy left
                 leftover.unlink(missing_ok=True)
@@ -385,10 +390,7 @@ class ArtifactStore:
         Content that was already cached keeps its old time otherwise, and a concurrent
         ``mlx gc`` could delete it between this save and the run's commit.
         """
-        now = time.time()
-        for oid in self._oids(pointer, cache) or {pointer.md5}:
-            with contextlib.suppress(OSError):
-                os.utime(_object_path(cache, oid), (now, now))
+        _touch_oids(cache, self._oids(pointer, cache) or {pointer.md5})
 
     def _cache_odb(self) -> LocalHashFileDB:
         # Made afresh each time (it is cheap): an ODB remembers which prefix directories it
@@ -485,6 +487,14 @@ def _manifest_oids(path: Path) -> set[str] | None:
         return {str(entry["md5"]) for entry in entries}
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def _touch_oids(cache: Any, oids: Iterable[str]) -> None:
+    """Set the modification time of the cached objects ``oids`` (those present) to now."""
+    now = time.time()
+    for oid in oids:
+        with contextlib.suppress(OSError):
+            os.utime(_object_path(cache, oid), (now, now))
 
 
 def _mtime(path: str) -> float:
