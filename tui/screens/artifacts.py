@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 
 from tui.format import format_age, format_size
 from tui.messages import OpenLineage
@@ -25,6 +25,7 @@ from tui.previews.series import MAX_SERIES, Series, metric_series, model_series
 from tui.screens.base import MlxScreen
 from tui.screens.export import ExportModal, default_extension
 from tui.widgets.fit_table import FitColumn, FitTable
+from tui.widgets.footer import MlxFooter
 from tui.widgets.preview import PreviewPane, prepare
 from tui.widgets.side_list import SideList
 
@@ -58,7 +59,7 @@ class ArtifactsScreen(MlxScreen):
             with Vertical(id="artifact-detail"):
                 yield FitTable(id="artifact-versions")
                 yield PreviewPane(id="preview-box")
-        yield Footer()
+        yield MlxFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#artifact-names", OptionList))

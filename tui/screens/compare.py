@@ -12,10 +12,11 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.screens.base import MlxScreen
 from tui.widgets.fit_table import FitColumn, FitTable
+from tui.widgets.footer import MlxFooter
 
 __all__ = ["CompareScreen"]
 
@@ -38,7 +39,7 @@ class CompareScreen(MlxScreen):
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, id="compare-title", classes="title")
         yield FitTable(id="compare-table")
-        yield Footer()
+        yield MlxFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(FitTable)

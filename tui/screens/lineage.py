@@ -13,11 +13,12 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from tui.messages import OpenRun
 from tui.screens.base import MlxScreen
+from tui.widgets.footer import MlxFooter
 
 __all__ = ["LineageScreen"]
 
@@ -37,7 +38,7 @@ class LineageScreen(MlxScreen):
     def compose(self) -> ComposeResult:
         yield Static("Lineage", id="lineage-title", classes="title")
         yield Tree("artifact", id="lineage")
-        yield Footer()
+        yield MlxFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one(Tree))

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 
 from store.models import metric_values
 from tui.format import format_age
@@ -24,6 +24,7 @@ from tui.screens.base import MlxScreen
 from tui.screens.compare import CompareScreen
 from tui.screens.promote import PromoteModal
 from tui.widgets.fit_table import FitColumn, FitTable
+from tui.widgets.footer import MlxFooter
 from tui.widgets.metric_chart import MetricChart
 from tui.widgets.side_list import SideList
 
@@ -61,7 +62,7 @@ class ModelsScreen(MlxScreen):
             with Vertical(id="model-detail"):
                 yield FitTable(id="versions")
                 yield MetricChart(id="chart")
-        yield Footer()
+        yield MlxFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#models", OptionList))

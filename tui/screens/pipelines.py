@@ -13,12 +13,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from tui.format import GLYPHS, format_age
 from tui.messages import LaunchPipeline, OpenRun
 from tui.screens.base import MlxScreen
 from tui.services import PipelineInfo
+from tui.widgets.footer import MlxFooter
 from tui.widgets.run_monitor import RunMonitor
 from tui.widgets.side_list import SideList
 
@@ -46,7 +47,7 @@ class PipelinesScreen(MlxScreen):
             yield SideList(id="pipelines")
             yield Static("", id="pipeline-info")
         yield RunMonitor(id="monitor")
-        yield Footer()
+        yield MlxFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#pipelines", OptionList))

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Input, Log, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Input, Log, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from tui.format import GLYPHS, format_age, format_duration, parse_time
@@ -25,6 +25,7 @@ from tui.messages import CompareRuns, LaunchPipeline, OpenLineage, OpenRun
 from tui.screens.base import MlxScreen
 from tui.screens.pick_run import PickRunModal
 from tui.widgets.dag_list import DagList
+from tui.widgets.footer import MlxFooter
 
 __all__ = ["NeedleHighlighter", "RunDetailScreen"]
 
@@ -79,7 +80,7 @@ class RunDetailScreen(MlxScreen):
                     yield OptionList(id="artifacts")
                 with TabPane("Step", id="tab-step"), VerticalScroll():
                     yield Static("", id="step-info")
-        yield Footer()
+        yield MlxFooter()
 
     def on_mount(self) -> None:
         self.query_one("#log-search", Input).display = False

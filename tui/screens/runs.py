@@ -16,11 +16,12 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from store.index import RunSummary
 from tui.messages import CompareRuns, LaunchPipeline, OpenRun
 from tui.screens.base import MlxScreen
+from tui.widgets.footer import MlxFooter
 from tui.widgets.runs_table import RunsTable, forward_late_key
 from tui.widgets.team_bar import TeamBar
 
@@ -75,7 +76,7 @@ class RunsScreen(MlxScreen):
         hint = "filter: pipeline:NAME status:failed stack:S id:PREFIX text"
         yield FilterBox(self.close_filter, id="runs-filter", placeholder=hint)
         yield RunsTable(now=self.services.now, id="runs-table")
-        yield Footer()
+        yield MlxFooter()
 
     @property
     def table(self) -> RunsTable:

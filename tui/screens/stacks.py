@@ -10,10 +10,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from tui.screens.base import MlxScreen
 from tui.services import StackInfo
+from tui.widgets.footer import MlxFooter
 from tui.widgets.side_list import SideList
 
 __all__ = ["StacksScreen"]
@@ -36,7 +37,7 @@ class StacksScreen(MlxScreen):
         with Horizontal():
             yield SideList(id="stacks")
             yield Static("", id="stack-info")
-        yield Footer()
+        yield MlxFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one(OptionList))
