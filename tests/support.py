@@ -399,6 +399,42 @@ async def settle(pilot: Any, app: Any) -> None:
             raise AssertionError(f"the app never settled: {busy()}")
 
 
+def palette_top_hit(app: Any) -> str:
+    """The highlighted entry of the open command palette ('' when none is open or listed)."""
+    from textual.widgets import OptionList
+
+    from tui.screens.palette import PaletteScreen
+
+    if not isinstance(app.screen, PaletteScreen):
+        return ""
+    options = app.screen.query_one(OptionList)
+    if not app.screen.hits or options.highlighted is None:
+        return ""
+    return str(options.get_option_at_index(options.highlighted).prompt)
+
+
+async def palette_command(pilot: Any, app: Any, query: str, expect: str) -> None:
+    """Open the palette, type ``query``, wait until ``expect`` is the top hit, run it."""
+    from textual.widgets import Input
+
+    from tui.screens.palette import PaletteScreen
+
+    await settle(pilot, app)
+    await pilot.press("ctrl+p")
+    await pilot_wait(pilot, lambda: isinstance(app.screen, PaletteScreen))
+    await pilot_wait(pilot, lambda: isinstance(app.screen.focused, Input))  # keys land in the box
+    await pilot.press(*query)
+    try:
+        await pilot_wait(pilot, lambda: expect in palette_top_hit(app))
+    except AssertionError as exc:
+        typed = app.screen.text if isinstance(app.screen, PaletteScreen) else None
+        raise AssertionError(
+            f"top hit for {query!r}: {palette_top_hit(app)!r}, typed {typed!r}"
+        ) from exc
+    await pilot.press("enter")
+    await settle(pilot, app)
+
+
 def add_remotes(project: Project, base: Path) -> Path:
     """A bare git ``origin`` and a local DVC default remote (``--local``) for ``project``."""
     origin = base / "origin.git"

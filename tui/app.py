@@ -24,7 +24,7 @@ from textual.signal import Signal
 
 from store.project import Project
 from tui.messages import CompareRuns, LaunchPipeline, OpenLineage, OpenRun, RunProgress
-from tui.palette import MlxCommands
+from tui.palette import PaletteData
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.base import Background
 from tui.screens.compare import CompareScreen
@@ -32,6 +32,7 @@ from tui.screens.confirm import ConfirmModal
 from tui.screens.launch import LaunchModal, param_text
 from tui.screens.lineage import LineageScreen
 from tui.screens.models import ModelsScreen
+from tui.screens.palette import PaletteScreen
 from tui.screens.pipelines import PipelinesScreen
 from tui.screens.promote import PromoteModal
 from tui.screens.run_detail import RunDetailScreen
@@ -59,7 +60,6 @@ class MlxApp(Background, App[int]):
         "artifacts": ArtifactsScreen, "stacks": StacksScreen,
     }  # fmt: skip
     DEFAULT_MODE = "runs"
-    COMMANDS = App.COMMANDS | {MlxCommands}
     BINDINGS = [
         *(
             Binding(str(n), f"switch_mode('{mode}')", label, id=f"mode.{mode}")
@@ -85,6 +85,7 @@ class MlxApp(Background, App[int]):
         self.run_signal: Signal[RunSession] = Signal(self, "run-progress")
         self.team_signal: Signal[Any] = Signal(self, "team")  # TeamState or a progress line
         self._syncing = False
+        self.palette_names = PaletteData()  # the names the palette read last (shown at once)
         self.sub_title = services.project.name
 
     @property
@@ -139,6 +140,11 @@ class MlxApp(Background, App[int]):
             self.action_show_help_panel()
 
     # -- palette commands ------------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        """Open mlx's palette (:mod:`tui.screens.palette`) over the current screen."""
+        if not isinstance(self.screen, PaletteScreen):
+            self.push_screen(PaletteScreen(self.screen))
+
     def goto(self, mode: str, select: str | None = None) -> None:
         """Switch to ``mode`` and highlight ``select`` in its side list (once it is loaded)."""
         self.switch_mode(mode)

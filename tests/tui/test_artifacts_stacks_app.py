@@ -12,7 +12,7 @@ from textual.widgets import Checkbox, DataTable, Input, OptionList, Static
 
 from store.errors import MlxError
 from store.index import RunSummary
-from tests.support import make_app, mlx_ok, pilot_wait, settle
+from tests.support import make_app, mlx_ok, palette_command, pilot_wait, settle
 from tui.app import MlxApp
 from tui.previews.build import value_preview
 from tui.screens.artifacts import ArtifactsScreen
@@ -166,38 +166,15 @@ async def test_help_panel_toggles_with_question_mark(services: Services) -> None
         assert not app.screen.query("HelpPanel")
 
 
-async def _run_command(pilot, app, query: str) -> None:  # type: ignore[no-untyped-def]
-    """Open the command palette, type ``query``, wait until its best match is shown, run it."""
-    from textual.command import CommandList, CommandPalette
-
-    await pilot.press("ctrl+p")
-    await pilot_wait(pilot, lambda: isinstance(app.screen, CommandPalette))
-    await pilot.press(*query)
-
-    def best_match_shown() -> bool:
-        screen = app.screen
-        if not isinstance(screen, CommandPalette) or screen.query_one(Input).value != query:
-            return False
-        found = screen.query_one(CommandList)
-        if not found.option_count or found.highlighted is None:
-            return False
-        prompt = found.get_option_at_index(found.highlighted).prompt
-        return query.lower() in str(getattr(prompt, "plain", prompt)).lower()
-
-    await pilot_wait(pilot, best_match_shown)
-    await pilot.press("enter")
-
-
 async def test_command_palette_offers_screen_actions_and_modes(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
-        await _run_command(pilot, app, "go to models")
-        await settle(pilot, app)
+        await palette_command(pilot, app, "go to models", "Go to Models")
         assert app.current_mode == "models"
         await pilot.press("1")
         await settle(pilot, app)
-        await _run_command(pilot, app, "filter")
+        await palette_command(pilot, app, "filter", "Filter")
         await pilot_wait(pilot, lambda: isinstance(app.screen, RunsScreen))
         await pilot_wait(pilot, lambda: app.screen.query_one("#runs-filter", Input).has_focus)
 

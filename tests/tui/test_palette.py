@@ -6,15 +6,22 @@ from datetime import timedelta
 from typing import Any
 
 from _tui_records import NOW, RUN_B
-from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
 from store.recorder import commit_run
 from store.records import RunRecord
-from tests.support import make_app, pilot_wait, settle
+from tests.support import (
+    make_app,
+    palette_command,
+    palette_top_hit,
+    pilot_wait,
+    settle,
+    write_pipeline,
+)
 from tui.screens.artifacts import ArtifactsScreen
 from tui.screens.launch import LaunchModal
 from tui.screens.models import ModelsScreen
+from tui.screens.palette import PaletteScreen
 from tui.screens.pipelines import PipelinesScreen
 from tui.screens.promote import PromoteModal
 from tui.screens.run_detail import RunDetailScreen
@@ -24,40 +31,10 @@ from tui.widgets.runs_table import RunsTable
 from tui.widgets.side_list import SideList
 
 
-def _first_hit(app: Any) -> str:
-    palette = app.screen
-    if not isinstance(palette, CommandPalette):
-        return ""
-    options = palette.query_one(OptionList)
-    if not options.option_count or options.highlighted is None:
-        return ""
-    return str(options.get_option_at_index(options.highlighted).prompt)
-
-
-async def run_command(pilot: Any, app: Any, query: str, expect: str) -> None:
-    """Open the palette, type ``query``, wait until ``expect`` is the top hit, run it."""
-    await settle(pilot, app)
-    await pilot.press("ctrl+p")
-    await pilot_wait(pilot, lambda: isinstance(app.screen, CommandPalette))
-    await pilot_wait(pilot, lambda: isinstance(app.screen.focused, Input))  # keys land in the box
-    await pilot.press(*query)
-    try:
-        await pilot_wait(pilot, lambda: expect in _first_hit(app))
-    except AssertionError as exc:
-        typed = (
-            app.screen.query_one(Input).value if isinstance(app.screen, CommandPalette) else None
-        )
-        raise AssertionError(
-            f"top hit for {query!r}: {_first_hit(app)!r}, typed {typed!r}"
-        ) from exc
-    await pilot.press("enter")
-    await settle(pilot, app)
-
-
 async def test_open_run_by_id_prefix(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
-        await run_command(pilot, app, "b2", "Open run b20000000000")
+        await palette_command(pilot, app, "b2", "Open run b20000000000")
         await pilot_wait(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         assert app.screen.run_id == RUN_B
 
@@ -75,7 +52,9 @@ async def test_run_ids_are_looked_up_as_typed_not_read_on_opening(services: Serv
             finished_at=NOW,
         ), [])  # fmt: skip
         await pilot.press(*"9f")
-        await pilot_wait(pilot, lambda: "Open run 9f0000000000  etl  completed" in _first_hit(app))
+        await pilot_wait(
+            pilot, lambda: "Open run 9f0000000000  etl  completed" in palette_top_hit(app)
+        )
         await pilot.press("enter")
         await pilot_wait(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         assert app.screen.run_id == late
@@ -84,12 +63,12 @@ async def test_run_ids_are_looked_up_as_typed_not_read_on_opening(services: Serv
 async def test_go_to_pipeline_model_and_artifact_by_name(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
-        await run_command(pilot, app, "go pipeline exa", "Go to pipeline example")
+        await palette_command(pilot, app, "go pipeline exa", "Go to pipeline example")
         await pilot_wait(pilot, lambda: isinstance(app.screen, PipelinesScreen))
-        await run_command(pilot, app, "go model iris", "Go to model iris")
+        await palette_command(pilot, app, "go model iris", "Go to model iris")
         await pilot_wait(pilot, lambda: isinstance(app.screen, ModelsScreen))
         assert app.screen.model == "iris"
-        await run_command(pilot, app, "go art train_set", "Go to artifact train_set")
+        await palette_command(pilot, app, "go art train_set", "Go to artifact train_set")
         await pilot_wait(pilot, lambda: isinstance(app.screen, ArtifactsScreen))
         side = app.screen.query_one(SideList)
         await pilot_wait(pilot, lambda: side.highlighted_id == "train_set")
@@ -98,14 +77,14 @@ async def test_go_to_pipeline_model_and_artifact_by_name(services: Services) -> 
 async def test_launch_a_pipeline(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
-        await run_command(pilot, app, "launch exa", "Launch pipeline example")
+        await palette_command(pilot, app, "launch exa", "Launch pipeline example")
         await pilot_wait(pilot, lambda: isinstance(app.screen, LaunchModal))
 
 
 async def test_promote_finds_the_newest_version(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
-        await run_command(pilot, app, "promo", "Promote model iris v2")
+        await palette_command(pilot, app, "promo", "Promote model iris v2")
         await pilot_wait(pilot, lambda: isinstance(app.screen, PromoteModal))
         assert (app.screen.model, app.screen.version) == ("iris", 2)
 
@@ -113,19 +92,19 @@ async def test_promote_finds_the_newest_version(services: Services) -> None:
 async def test_switch_stack(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
-        await run_command(pilot, app, "switch prod", "Switch stack to prod")
+        await palette_command(pilot, app, "switch prod", "Switch stack to prod")
         await pilot_wait(pilot, lambda: services.project.active_stack_name() == "prod")
 
 
 async def test_filter_presets(services: Services) -> None:
     app = make_app(services)
     async with app.run_test(size=(120, 36)) as pilot:
-        await run_command(pilot, app, "filter failed", "Filter: failed runs")
+        await palette_command(pilot, app, "filter failed", "Filter: failed runs")
         table = app.screen.query_one(RunsTable)
         assert isinstance(app.screen, RunsScreen)
         await pilot_wait(pilot, lambda: table.query_text == "status:failed")
         assert [r.id for r in table.rows] == [RUN_B]
-        await run_command(pilot, app, "filter runs of train", "Filter: runs of train")
+        await palette_command(pilot, app, "filter runs of train", "Filter: runs of train")
         await pilot_wait(pilot, lambda: table.query_text == "pipeline:train")
         assert len(table.rows) == 3
 
@@ -141,7 +120,75 @@ async def test_push_and_pull_entries_report_a_missing_remote(services: Services)
             real_notify(message, **kw)
 
         app.notify = notify  # type: ignore[method-assign]
-        await run_command(pilot, app, "push", "Push runs to the remote")
+        await palette_command(pilot, app, "push", "Push runs to the remote")
         await pilot_wait(pilot, lambda: any("no git remote" in n for n in notes))
-        await run_command(pilot, app, "pull", "Pull runs from the remote")
+        await palette_command(pilot, app, "pull", "Pull runs from the remote")
         await pilot_wait(pilot, lambda: sum("no git remote" in n for n in notes) == 2)
+
+
+async def test_keys_move_run_and_close(services: Services) -> None:
+    """``down`` then ``enter`` runs the second hit; ``esc`` closes without running anything;
+    a query that matches nothing says so and ``enter`` does nothing."""
+    app = make_app(services)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, PaletteScreen))
+        await pilot.press(*"go to")
+        await pilot_wait(pilot, lambda: palette_top_hit(app).startswith("Go to Runs"))
+        await pilot.press("down")
+        assert palette_top_hit(app).startswith("Go to Pipelines")
+        await pilot.press("up", "up")
+        assert palette_top_hit(app).startswith("Go to Runs")
+        await pilot.press("down", "enter")
+        await pilot_wait(pilot, lambda: app.current_mode == "pipelines")
+        assert not isinstance(app.screen, PaletteScreen)
+
+        await pilot.press("ctrl+p")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, PaletteScreen))
+        await pilot.press(*"zzqx")
+        options = app.screen.query_one(OptionList)
+        await pilot_wait(pilot, lambda: app.screen.text == "zzqx")
+        assert app.screen.hits == []
+        assert "no matching command" in str(options.get_option_at_index(0).prompt)
+        await pilot.press("enter")
+        assert isinstance(app.screen, PaletteScreen)
+        await pilot.press("escape")
+        await pilot_wait(pilot, lambda: not isinstance(app.screen, PaletteScreen))
+        assert app.current_mode == "pipelines"
+
+
+async def test_system_commands_and_screen_keys_are_offered(services: Services) -> None:
+    app = make_app(services)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await palette_command(pilot, app, "theme", "Theme")
+        await pilot_wait(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+        await pilot.press("escape")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, RunsScreen))
+        await palette_command(pilot, app, "keys", "Keys")
+        await pilot_wait(pilot, lambda: bool(app.screen.query("HelpPanel")))
+
+
+async def test_names_are_read_again_on_each_opening(services: Services) -> None:
+    """The palette shows the names of its last opening at once, then the current ones."""
+    app = make_app(services)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await palette_command(pilot, app, "go pipeline exa", "Go to pipeline example")
+        write_pipeline(services.project.root, "later", LATER)
+        await palette_command(pilot, app, "launch arrived", "Launch pipeline arrived_later")
+        await pilot_wait(pilot, lambda: isinstance(app.screen, LaunchModal))
+
+
+LATER = """
+from engine import pipeline, step
+
+
+@step
+def one() -> int:
+    return 1
+
+
+@pipeline
+def arrived_later() -> None:
+    one()
+"""

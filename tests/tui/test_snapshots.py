@@ -16,6 +16,7 @@ import pytest
 from _tui_records import RUN_A, RUN_B, RUN_C
 
 from tests.support import make_app, settle
+from tui.screens.confirm import ConfirmModal
 from tui.screens.lineage import LineageScreen
 from tui.screens.run_detail import RunDetailScreen
 from tui.services import Services
@@ -103,6 +104,16 @@ CASES: dict[str, Callable[[Services], Before]] = {
     "pick_run_dialog": lambda s: _keys("c", push=lambda: RunDetailScreen(RUN_C)),
     "lineage": _lineage,
     "live_run": _live_run,
+    "palette": lambda s: _keys("ctrl+p", *"go "),
+    "confirm_dialog": lambda s: _keys(
+        push=lambda: ConfirmModal(
+            "Replace the promotion branch?",
+            "Branch mlx/promote/iris-v2-production already exists at 4b825dc642, left by an "
+            "earlier promotion that was not merged.\n\nReplacing it deletes that branch (only if "
+            "it is still at that commit) and creates it again with this promotion.",
+            yes="Replace (y)",
+        )
+    ),
 }
 
 
