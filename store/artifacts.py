@@ -2,7 +2,8 @@
 
 mlx keeps every artifact's bytes in the project's DVC cache (``<cache>/files/md5/xx/yyyy``, the
 layout DVC 3 uses) and records only a :class:`~store.records.DvcPointer` on the runs ref. This
-module is the one place that talks to DVC. It is shaped by three facts:
+module (with :mod:`store.odb_io` and :mod:`store.dvc_config`) is the one place that talks to
+DVC. It is shaped by three facts:
 
 * ``dvc add`` writes ``.dvc`` files and ``.gitignore`` lines; we call dvc-data's ``build`` and
   ``transfer`` directly instead, so nothing is ever written to the work tree.
@@ -19,21 +20,17 @@ system DVC config files are only honoured for non-local remotes (through ``Repo`
 
 from __future__ import annotations
 
-import configparser
 import contextlib
-import functools
-import json
 import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urlparse
 
+from store.dvc_config import REMOTE_SECTION, local_path, read_config
 from store.errors import (
     ArtifactError,
     ArtifactMissingError,
@@ -42,14 +39,23 @@ from store.errors import (
     NotFoundError,
     ValidationError,
 )
-from store.odb_io import entry_oids, passive_odb_class, tmp_files, transfer_errors
+from store.odb_io import (
+    entry_oids,
+    hash_info,
+    local_odb,
+    manifest_oids,
+    mtime,
+    object_path,
+    tmp_files,
+    touch_oids,
+    transfer_errors,
+)  # fmt: skip
 from store.pointers import PointerLike
 from store.verify import Verifier
 
 if TYPE_CHECKING:
     from dvc_data.hashfile.db import HashFileDB
     from dvc_data.hashfile.db.local import LocalHashFileDB
-    from dvc_data.hashfile.hash_info import HashInfo
 
     from store.records import DvcPointer
 
@@ -57,8 +63,6 @@ __all__ = ["ArtifactStore"]
 
 P = TypeVar("P", bound=PointerLike)
 
-_SECTION_QUOTES = re.compile(r"""^'(.*)'$""")
-_REMOTE_SECTION = re.compile(r'^remote\s+"(?P<name>.+)"$')
 _OID = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
 
 
@@ -69,9 +73,9 @@ class ArtifactStore:
         """Open the store of the project at ``root`` (the directory holding ``.dvc/``)."""
         self.root = Path(root).resolve()
         self._dvc_dir = self.root / ".dvc"
-        self._config = _read_config(self._dvc_dir)
+        self._config = read_config(self._dvc_dir)
         configured = self._config.get("cache", {}).get("dir")
-        cache_dir = _local_path(self._dvc_dir, configured) if configured else None
+        cache_dir = local_path(self._dvc_dir, configured) if configured else None
         self.cache_dir: Path = cache_dir or self._dvc_dir / "cache"
         self._remote_odbs: dict[str, HashFileDB] = {}
         self.last_fetched = 0  # objects the last fetch() brought, also when it then raised
@@ -82,10 +86,10 @@ class ArtifactStore:
         """Return the configured DVC remotes, name -> URL (local paths made absolute)."""
         found: dict[str, str] = {}
         for section, values in self._config.items():
-            match = _REMOTE_SECTION.match(section)
+            match = REMOTE_SECTION.match(section)
             if match and "url" in values:
                 url = values["url"]
-                local = _local_path(self._dvc_dir, url)
+                local = local_path(self._dvc_dir, url)
                 found[match["name"]] = str(local) if local is not None else url
         return found
 
@@ -112,7 +116,7 @@ class ArtifactStore:
         with _wrapped(where), transfer_errors() as errors:
             staging, meta, obj = build(cache, str(source), cache.fs, "md5")
             oids = {str(obj.hash_info.value)} | entry_oids(obj)
-            _touch_oids(cache, oids)  # content already cached: young now, a gc spares it
+            touch_oids(cache, oids)  # content already cached: young now, a gc spares it
             before = tmp_files(cache, oids)
             for _ in range(3):  # an object that vanished meanwhile (a gc, a racing writer) is
                 result = transfer(staging, cache, {obj.hash_info}, shallow=False,
@@ -150,7 +154,7 @@ class ArtifactStore:
             return False
         if not pointer.is_dir:
             return True
-        oids = _manifest_oids(self._cache_path(pointer.md5))
+        oids = manifest_oids(self._cache_path(pointer.md5))
         return oids is not None and all(self._cache_path(oid).is_file() for oid in oids)
 
     def _cache_path(self, oid: str) -> Path:
@@ -171,7 +175,7 @@ class ArtifactStore:
                 f"artifact {pointer.md5} is a directory, not a file; use checkout() instead"
             )
         self._ensure_cached(pointer, remote)
-        return Path(_object_path(self._cache_odb(), pointer.md5))
+        return Path(object_path(self._cache_odb(), pointer.md5))
 
     def read_bytes(self, pointer: DvcPointer, remote: str | None = None) -> bytes:
         """Return the content of a small single-file artifact (a log, a metrics file)."""
@@ -196,8 +200,11 @@ class ArtifactStore:
         try:
             target = staging / "out"
             with _wrapped(f"checking out artifact {pointer.md5} to {dest}"):
-                hash_info = _hash_info(pointer)
-                obj = Tree.load(cache, hash_info) if pointer.is_dir else cache.get(pointer.md5)
+                obj = (
+                    Tree.load(cache, hash_info(pointer))
+                    if pointer.is_dir
+                    else cache.get(pointer.md5)
+                )
                 checkout(str(target), cache.fs, obj, cache, force=True, quiet=True)
                 if pointer.is_dir:
                     target.mkdir(exist_ok=True)  # an empty tree creates nothing
@@ -225,11 +232,11 @@ class ArtifactStore:
             stored: Iterable[str] = cache.all()  # type: ignore[no-untyped-call]
             doomed = sorted(oid for oid in stored if _OID.match(oid) and oid not in kept)
             if older_than is not None:
-                doomed = [oid for oid in doomed if _mtime(_object_path(cache, oid)) < older_than]
+                doomed = [oid for oid in doomed if mtime(object_path(cache, oid)) < older_than]
             if not dry:
                 for oid in doomed:
-                    path = _object_path(cache, oid)
-                    if older_than is None or _mtime(path) < older_than:
+                    path = object_path(cache, oid)
+                    if older_than is None or mtime(path) < older_than:
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(path)
         return doomed
@@ -257,7 +264,7 @@ class ArtifactStore:
         odb = self._remote_odb(name)
         with _wrapped(f"fetching from DVC remote {name!r}", DvcRemoteError):
             # dvc-data fails outright on a .dir the remote lacks; leave those to the check below.
-            his = {_hash_info(p) for p in missing if self._oids(p, odb) is not None}
+            his = {hash_info(p) for p in missing if self._oids(p, odb) is not None}
             extra = {"callback": callback} if callback is not None else {}
             # its result counts are unreliable with cache_odb: count what arrived instead
             transfer(odb, self._cache_odb(), his, shallow=False, cache_odb=odb, **extra)
@@ -276,7 +283,7 @@ class ArtifactStore:
         for pointer in pointers:
             oids = {pointer.md5}
             if pointer.is_dir:
-                oids |= _manifest_oids(self._cache_path(pointer.md5)) or set()
+                oids |= manifest_oids(self._cache_path(pointer.md5)) or set()
             found |= {oid for oid in oids if self._cache_path(oid).is_file()}
         return found
 
@@ -304,7 +311,7 @@ class ArtifactStore:
         name = self._remote_name(remote)
         odb = self._remote_odb(name)
         with _wrapped(f"pushing to DVC remote {name!r}", DvcRemoteError):
-            his = {_hash_info(p) for p in pointers}
+            his = {hash_info(p) for p in pointers}
             extra = {"callback": callback} if callback is not None else {}
             result = transfer(self._cache_odb(), odb, his, shallow=False, **extra)
         if result.failed:
@@ -348,7 +355,7 @@ class ArtifactStore:
 
     def _local_remote_dir(self, name: str) -> Path | None:
         """The directory of a local-directory remote (None for others); raises when missing."""
-        local = _local_path(self._dvc_dir, self.remotes()[name])
+        local = local_path(self._dvc_dir, self.remotes()[name])
         if local is not None and not local.is_dir():
             self._remote_odb(name)  # raises the "does not exist" error
         return local
@@ -363,9 +370,9 @@ class ArtifactStore:
             return False
         if not pointer.is_dir:
             return True
-        oids = _manifest_oids(self._cache_path(pointer.md5))
+        oids = manifest_oids(self._cache_path(pointer.md5))
         if oids is None:
-            oids = _manifest_oids(remote_dir / "files" / "md5" / pointer.md5[:2] / pointer.md5[2:])
+            oids = manifest_oids(remote_dir / "files" / "md5" / pointer.md5[:2] / pointer.md5[2:])
         return oids is not None and all(there(oid) for oid in oids)
 
     def in_remote(self, pointer: DvcPointer, remote: str | None = None) -> bool:
@@ -390,13 +397,13 @@ class ArtifactStore:
         Content that was already cached keeps its old time otherwise, and a concurrent
         ``mlx gc`` could delete it between this save and the run's commit.
         """
-        _touch_oids(cache, self._oids(pointer, cache) or {pointer.md5})
+        touch_oids(cache, self._oids(pointer, cache) or {pointer.md5})
 
     def _cache_odb(self) -> LocalHashFileDB:
         # Made afresh each time (it is cheap): an ODB remembers which prefix directories it
         # created, and would fail to write after someone deleted the cache under it.
         # "copy" so checkout never links into the read-only cache whatever [cache] type says.
-        return _local_odb(self.cache_dir, type=["copy"])
+        return local_odb(self.cache_dir, type=["copy"])
 
     def _remote_name(self, remote: str | None, wanted: PointerLike | None = None) -> str:
         """Resolve ``remote`` (None: the default) to a configured name, or raise."""
@@ -418,14 +425,14 @@ class ArtifactStore:
 
     def _remote_odb(self, name: str) -> HashFileDB:
         url = self.remotes()[name]
-        local = _local_path(self._dvc_dir, url)
+        local = local_path(self._dvc_dir, url)
         if local is not None:  # not memoised, for the same reason as the cache's ODB
             if not local.is_dir():  # a typo must not silently create a new, empty remote
                 raise DvcRemoteError(
                     f"DVC remote {name!r} is the directory {local}, which does not exist; "
                     f"create it or fix the URL (`dvc remote modify {name} url PATH`)"
                 )
-            return _local_odb(local, passive=True)
+            return local_odb(local, passive=True)
         if name not in self._remote_odbs:  # memoised: opening a Repo costs 0.3-0.4 s
             with _wrapped(f"opening DVC remote {name!r} ({url})", DvcRemoteError):
                 self._remote_odbs[name] = self._repo_odb(name)
@@ -474,68 +481,10 @@ class ArtifactStore:
         from dvc_objects.errors import ObjectFormatError
 
         try:
-            tree = Tree.load(odb, _hash_info(pointer))
+            tree = Tree.load(odb, hash_info(pointer))
         except (OSError, ObjectFormatError):
             return None
         return {pointer.md5} | {str(hi.value) for _key, _meta, hi in tree if hi is not None}
-
-
-def _manifest_oids(path: Path) -> set[str] | None:
-    """The object ids of a ``.dir`` manifest's entries; None when it cannot be read."""
-    try:
-        entries = json.loads(path.read_bytes())
-        return {str(entry["md5"]) for entry in entries}
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-
-
-def _touch_oids(cache: Any, oids: Iterable[str]) -> None:
-    """Set the modification time of the cached objects ``oids`` (those present) to now."""
-    now = time.time()
-    for oid in oids:
-        with contextlib.suppress(OSError):
-            os.utime(_object_path(cache, oid), (now, now))
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path).st_mtime
-    except FileNotFoundError:
-        return float("inf")  # gone already: nothing to delete
-
-
-def _hash_info(pointer: PointerLike) -> HashInfo:
-    from dvc_data.hashfile.hash_info import HashInfo
-
-    return HashInfo("md5", pointer.md5)
-
-
-def _local_odb(root: Path, passive: bool = False, **config: Any) -> LocalHashFileDB:
-    """The md5 object database of a local cache or remote directory (DVC 3 layout).
-
-    ``passive``: never hash or delete objects in it. dvc-data's existence check hashes
-    writable objects and *deletes* those whose bytes disagree with their name; in a DVC remote
-    (a directory outside the repository, shared with others) mlx must not delete anything.
-    Fetched bytes are checked in the local cache instead (:mod:`store.verify`).
-    """
-    from dvc_data.hashfile.db.local import LocalHashFileDB
-    from dvc_objects.fs.local import LocalFileSystem
-
-    _progress_lock_per_process()
-    path = os.path.join(str(root), "files", "md5")
-    cls = passive_odb_class() if passive else LocalHashFileDB
-    odb: LocalHashFileDB = cls(
-        LocalFileSystem(),  # type: ignore[no-untyped-call]
-        path,
-        hash_name="md5",
-        **config,
-    )
-    return odb
-
-
-def _object_path(odb: HashFileDB, oid: str) -> str:
-    path: str = odb.oid_to_path(oid)  # typed here; LocalHashFileDB's override is not
-    return path
 
 
 @contextmanager
@@ -551,51 +500,3 @@ def _wrapped(action: str, error: type[ArtifactError] = ArtifactError) -> Iterato
         raise
     except Exception as exc:
         raise error(f"{action} failed: {type(exc).__name__}: {exc}") from exc
-
-
-def _local_path(base: Path, url: str) -> Path | None:
-    """Return the directory a local URL or path names (relative to ``base``), else None."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme and len(parsed.scheme) > 1:  # "s3://", "ssh://"; one letter is a drive
-        return None
-    return (base / os.path.expanduser(url)).resolve()
-
-
-def _read_config(dvc_dir: Path) -> dict[str, dict[str, str]]:
-    """Read ``.dvc/config`` then ``.dvc/config.local`` (which wins) into section -> key -> value."""
-    merged: dict[str, dict[str, str]] = {}
-    for name in ("config", "config.local"):
-        parser = configparser.ConfigParser(
-            interpolation=None, strict=False, inline_comment_prefixes=("#", ";")
-        )
-        path = dvc_dir / name
-        try:
-            parser.read(path, encoding="utf-8")
-        except configparser.Error as exc:
-            raise ArtifactError(f"cannot read the DVC config {path}: {exc}") from exc
-        for section in parser.sections():
-            key = _SECTION_QUOTES.sub(r"\1", section.strip())
-            values: dict[str, Any] = dict(parser.items(section))
-            merged.setdefault(key, {}).update({k: _unquote(v) for k, v in values.items()})
-    return merged
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
-
-
-@functools.cache
-def _progress_lock_per_process() -> None:
-    """Give dvc-data's progress bars (tqdm) a thread lock instead of their default
-    multiprocessing one, which forked children share: a child killed while holding it (a
-    cancelled or retried parallel step) left this process waiting on it forever."""
-    import threading
-
-    from tqdm import tqdm
-
-    tqdm.set_lock(threading.RLock())

@@ -331,34 +331,42 @@ class Index:
         self, db: sqlite3.Connection, rows: list[tuple[str, str]], fresh: bool = False,
         validated: Mapping[tuple[str, str], bytes] | None = None,
     ) -> list[tuple[str, str]]:  # fmt: skip
-        """Parse and store new blobs; return ``(path, reason)`` of those that are invalid."""
+        """Parse and store new blobs; return ``(path, reason)`` of those that are invalid.
+
+        Rows are inserted in batches (one ``executemany`` per table): a fresh index of 10,000
+        runs is some 160,000 rows.
+        """
         known = dict(db.execute("SELECT path, blob FROM blobs").fetchall()) if rows else {}
-        todo = [(p, b) for p, b in rows if known.get(p) != b and parse_record_path(p)]
+        todo = []
+        for path, blob in rows:
+            parsed = parse_record_path(path) if known.get(path) != blob else None
+            if parsed is not None:
+                todo.append((path, blob, parsed[0]))
         if not todo:
             return []
         checked = validated or {}
-        unread = sorted({b for p, b in todo if (p, b) not in checked})
+        unread = sorted({b for p, b, _ in todo if (p, b) not in checked})
         blobs = self.runs.git.read_blobs(unread) if unread else {}
         invalid: list[tuple[str, str]] = []
-        for path, blob in todo:
+        batch = _Batch()
+        for path, blob, kind in todo:
             raw = checked.get((path, blob)) or blobs.get(blob)
             if raw is None:
                 continue
             if not fresh:
                 self._forget(db, path)
-            db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (path, blob))
+            batch.add("blobs", (path, blob))
             try:
                 if (path, blob) not in checked:
                     from store.records import record_at  # pydantic: only for unchecked records
 
                     record_at(path, raw)
             except InvalidRecordError as exc:
-                db.execute(
-                    "INSERT OR REPLACE INTO invalid VALUES (?,?,?)", (path, blob, exc.reason)
-                )
+                batch.add("invalid", (path, blob, exc.reason))
                 invalid.append((path, exc.reason))
                 continue
-            self._store(db, path, json.loads(raw), raw.decode())
+            _store(batch, kind, json.loads(raw), raw.decode())
+        batch.write(db)
         return invalid
 
     @_healing
@@ -367,43 +375,6 @@ class Index:
         self.sync()
         rows = self.db.execute("SELECT path, blob, reason FROM invalid ORDER BY path")
         return [InvalidRecord(r[0], r[1], r[2]) for r in rows]
-
-    def _store(self, db: sqlite3.Connection, path: str, data: dict[str, Any], raw: str) -> None:
-        kind = (parse_record_path(path) or ("",))[0]
-        if kind == "run":
-            steps = data.get("steps", [])
-            row = RunSummary.from_run(data)
-            db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    row.id, row.pipeline, row.status, row.started_at, row.finished_at,
-                    row.steps_total, row.steps_done, row.steps_cached, row.stack,
-                    row.code_commit, int(row.dirty), raw,
-                ),
-            )  # fmt: skip
-            for step in steps:
-                db.execute(
-                    "INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?,?)",
-                    (data["id"], data.get("pipeline"), step["name"], step.get("status"),
-                     step.get("cache_key"), step.get("finished_at")),
-                )  # fmt: skip
-                for role in ("inputs", "outputs"):
-                    for ref in (step.get(role) or {}).values():
-                        db.execute(
-                            "INSERT INTO uses VALUES (?,?,?,?)",
-                            (ref["id"], data["id"], step["name"], role[:-1]),
-                        )
-        elif kind == "artifact":
-            db.execute(
-                "INSERT OR REPLACE INTO artifacts VALUES (?,?,?,?,?,?,?)",
-                (data["id"], data["name"], data["version"], data.get("run_id"), data.get("step"),
-                 data.get("created_at"), raw),
-            )  # fmt: skip
-        elif kind == "model":
-            db.execute(
-                "INSERT OR REPLACE INTO models VALUES (?,?,?,?,?)",
-                (data["name"], data["version"], data.get("run_id"), data.get("created_at"), raw),
-            )
 
     # -- runs ------------------------------------------------------------------------------
     @_healing
@@ -585,3 +556,51 @@ def _where(**filters: str | None) -> tuple[str, list[str]]:
             clauses.append(f"{column}=?")
             args.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+class _Batch:
+    """Rows to insert, per table, written with one ``executemany`` each."""
+
+    SQL = {
+        "blobs": "INSERT OR REPLACE INTO blobs VALUES (?,?)",
+        "invalid": "INSERT OR REPLACE INTO invalid VALUES (?,?,?)",
+        "runs": "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "steps": "INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?,?)",
+        "uses": "INSERT INTO uses VALUES (?,?,?,?)",
+        "artifacts": "INSERT OR REPLACE INTO artifacts VALUES (?,?,?,?,?,?,?)",
+        "models": "INSERT OR REPLACE INTO models VALUES (?,?,?,?,?)",
+    }
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in self.SQL}
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        self.rows[table].append(row)
+
+    def write(self, db: sqlite3.Connection) -> None:
+        for table, rows in self.rows.items():
+            if rows:
+                db.executemany(self.SQL[table], rows)
+
+
+def _store(batch: _Batch, kind: str, data: dict[str, Any], raw: str) -> None:
+    """The index rows of one valid record of ``kind`` (run, artifact or model)."""
+    if kind == "run":
+        row = RunSummary.from_run(data)
+        batch.add("runs", (
+            row.id, row.pipeline, row.status, row.started_at, row.finished_at, row.steps_total,
+            row.steps_done, row.steps_cached, row.stack, row.code_commit, int(row.dirty), raw,
+        ))  # fmt: skip
+        for step in data.get("steps", []):
+            batch.add("steps", (data["id"], data.get("pipeline"), step["name"],
+                                step.get("status"), step.get("cache_key"),
+                                step.get("finished_at")))  # fmt: skip
+            for role in ("inputs", "outputs"):
+                for ref in (step.get(role) or {}).values():
+                    batch.add("uses", (ref["id"], data["id"], step["name"], role[:-1]))
+    elif kind == "artifact":
+        batch.add("artifacts", (data["id"], data["name"], data["version"], data.get("run_id"),
+                                data.get("step"), data.get("created_at"), raw))  # fmt: skip
+    elif kind == "model":
+        batch.add("models", (data["name"], data["version"], data.get("run_id"),
+                             data.get("created_at"), raw))  # fmt: skip

@@ -5,24 +5,36 @@
 * :func:`tmp_files`: temporary files a failed copy left in the cache's prefix directories.
 * :func:`passive_odb_class`: a local object database whose existence checks never hash or
   delete, for DVC remotes (dvc-data deletes objects it finds corrupt, and a remote directory
-  is outside the repository and shared).
+  is outside the repository and shared); :func:`local_odb` opens a cache or a local remote.
+* Object helpers: paths, times (:func:`touch_oids`, :func:`mtime`, for ``gc``), the entries
+  of a ``.dir`` manifest read as plain JSON (:func:`manifest_oids`).
 
 Everything imports dvc-data lazily, like :mod:`store.artifacts`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from store.pointers import PointerLike
+
 if TYPE_CHECKING:
     from dvc_data.hashfile.db import HashFileDB
     from dvc_data.hashfile.db.local import LocalHashFileDB
+    from dvc_data.hashfile.hash_info import HashInfo
 
-__all__ = ["entry_oids", "passive_odb_class", "tmp_files", "transfer_errors"]
+__all__ = [
+    "entry_oids", "hash_info", "local_odb", "manifest_oids", "mtime", "object_path",
+    "passive_odb_class", "tmp_files", "touch_oids", "transfer_errors",
+]  # fmt: skip
 
 
 def entry_oids(obj: Any) -> set[str]:
@@ -81,3 +93,73 @@ def passive_odb_class() -> type[LocalHashFileDB]:
             return super().check(oid, check_hash=False, _info=_info)
 
     return PassiveLocalHashFileDB
+
+
+def manifest_oids(path: Path) -> set[str] | None:
+    """The object ids of a ``.dir`` manifest's entries; None when it cannot be read."""
+    try:
+        entries = json.loads(path.read_bytes())
+        return {str(entry["md5"]) for entry in entries}
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def touch_oids(cache: Any, oids: Iterable[str]) -> None:
+    """Set the modification time of the cached objects ``oids`` (those present) to now."""
+    now = time.time()
+    for oid in oids:
+        with contextlib.suppress(OSError):
+            os.utime(object_path(cache, oid), (now, now))
+
+
+def mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return float("inf")  # gone already: nothing to delete
+
+
+def hash_info(pointer: PointerLike) -> HashInfo:
+    from dvc_data.hashfile.hash_info import HashInfo
+
+    return HashInfo("md5", pointer.md5)
+
+
+def local_odb(root: Path, passive: bool = False, **config: Any) -> LocalHashFileDB:
+    """The md5 object database of a local cache or remote directory (DVC 3 layout).
+
+    ``passive``: never hash or delete objects in it. dvc-data's existence check hashes
+    writable objects and *deletes* those whose bytes disagree with their name; in a DVC remote
+    (a directory outside the repository, shared with others) mlx must not delete anything.
+    Fetched bytes are checked in the local cache instead (:mod:`store.verify`).
+    """
+    from dvc_data.hashfile.db.local import LocalHashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+
+    _progress_lock_per_process()
+    path = os.path.join(str(root), "files", "md5")
+    cls = passive_odb_class() if passive else LocalHashFileDB
+    odb: LocalHashFileDB = cls(
+        LocalFileSystem(),  # type: ignore[no-untyped-call]
+        path,
+        hash_name="md5",
+        **config,
+    )
+    return odb
+
+
+def object_path(odb: HashFileDB, oid: str) -> str:
+    path: str = odb.oid_to_path(oid)  # typed here; LocalHashFileDB's override is not
+    return path
+
+
+@functools.cache
+def _progress_lock_per_process() -> None:
+    """Give dvc-data's progress bars (tqdm) a thread lock instead of their default
+    multiprocessing one, which forked children share: a child killed while holding it (a
+    cancelled or retried parallel step) left this process waiting on it forever."""
+    import threading
+
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
