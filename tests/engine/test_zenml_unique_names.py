@@ -183,6 +183,21 @@ def test_a_named_model_version_raced_by_two_runs_is_created_once(project: Projec
     assert [v.number for v in Client().list_model_versions("clf")] == [1]
 
 
+def _iris_pipelines(fit: Any, predict: Any) -> tuple[Any, Any]:
+    """``training`` makes a version of model 'iris' with ``fit``; ``inference`` uses the latest
+    version with ``predict``."""
+
+    @pipeline(model=Model(name="iris"))
+    def training() -> None:
+        fit()
+
+    @pipeline(model=Model(name="iris", version="latest"))
+    def inference() -> None:
+        predict()
+
+    return training, inference
+
+
 def test_log_metadata_infer_model_logs_to_the_version_a_pipeline_uses(project: Project) -> None:
     @step
     def fit() -> Annotated[int, "weights"]:
@@ -197,14 +212,7 @@ def test_log_metadata_infer_model_logs_to_the_version_a_pipeline_uses(project: P
         model.log_metadata({"batch": "b1"})  # ZenML's Model.log_metadata
         return 2
 
-    @pipeline(model=Model(name="iris"))
-    def training() -> None:
-        fit()
-
-    @pipeline(model=Model(name="iris", version="latest"))
-    def inference() -> None:
-        predict()
-
+    training, inference = _iris_pipelines(fit, predict)
     made = training()
     inference()
     versions = Client().list_model_versions("iris")
@@ -226,14 +234,7 @@ def test_log_metadata_for_another_version_than_the_used_one_is_refused(project: 
     def predict() -> None:
         log_metadata({"x": 1}, model_name="iris", model_version=7)
 
-    @pipeline(model=Model(name="iris"))
-    def training() -> None:
-        fit()
-
-    @pipeline(model=Model(name="iris", version="latest"))
-    def inference() -> None:
-        predict()
-
+    training, inference = _iris_pipelines(fit, predict)
     training()
     with pytest.raises(PipelineRunFailedError, match="not this run's version of 'iris'"):
         inference()
