@@ -45,6 +45,21 @@ async def test_artifacts_list_versions_and_preview_the_value(services: Services)
         assert '"accuracy": 0.95' in getattr(syntax, "code", "")
 
 
+async def test_an_artifact_with_many_versions_lists_the_newest_and_says_so(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tui.screens.artifacts.VERSION_ROWS", 1)  # 'metrics' has two versions
+    app = make_app(services)
+    async with app.run_test(size=(160, 30)) as pilot:
+        screen = await _mode(app, pilot, "4", ArtifactsScreen)
+        table = screen.query_one("#artifact-versions", DataTable)
+        await pilot_wait(pilot, lambda: table.row_count == 1)
+        assert str(table.get_row_at(0)[0]) == "v2"
+        title = str(screen.query_one("#artifacts-title", Static).content)
+        assert "metrics: the newest 1 of 2 versions" in title
+        assert "mlx artifacts show metrics:N" in title
+
+
 async def test_export_writes_the_value_in_the_extensions_format_and_lineage_opens(
     services: Services,
 ) -> None:

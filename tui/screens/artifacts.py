@@ -35,6 +35,7 @@ VERSION_COLUMNS = [
     FitColumn("ver", "ver"), FitColumn("type", "type", 4), FitColumn("size", "size"),
     FitColumn("run", "run", 6), FitColumn("step", "step", 6), FitColumn("created", "created", 6),
 ]  # fmt: skip
+VERSION_ROWS = 500  # newest versions listed (an artifact saved by every run has thousands)
 
 
 class ArtifactsScreen(MlxScreen):
@@ -51,6 +52,7 @@ class ArtifactsScreen(MlxScreen):
         self.name_: str | None = None
         self.versions: list[dict[str, Any]] = []
         self.series: list[Series] = []
+        self.names_count = 0
 
     def compose(self) -> ComposeResult:
         yield Static("Artifacts", id="artifacts-title", classes="title")
@@ -72,7 +74,15 @@ class ArtifactsScreen(MlxScreen):
         items = [(name, Text.assemble((name, "bold"), (f"  {count}v ↑{latest}", "grey62")))
                  for name, count, latest in names]  # fmt: skip
         self.query_one("#artifact-names", SideList).set_items(items)
-        self.query_one("#artifacts-title", Static).update(f"Artifacts  {len(names)}")
+        self.names_count = len(names)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        title = f"Artifacts  {self.names_count}"
+        if len(self.versions) > VERSION_ROWS:
+            title += (f"  ·  {self.name_}: the newest {VERSION_ROWS} of {len(self.versions):,} "
+                      f"versions (`mlx artifacts show {self.name_}:N` for older ones)")  # fmt: skip
+        self.query_one("#artifacts-title", Static).update(title)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.name_ = event.option.id
@@ -93,7 +103,7 @@ class ArtifactsScreen(MlxScreen):
         self.versions = list(reversed(versions))
         now = self.services.now()
         rows = []
-        for rec in self.versions:
+        for rec in self.versions[:VERSION_ROWS]:
             size = int((rec.get("pointer") or {}).get("size", 0))
             kind = str(rec.get("type", "?")).rsplit(".", 1)[-1]
             rows.append((str(rec["version"]), [
@@ -103,6 +113,7 @@ class ArtifactsScreen(MlxScreen):
             ]))  # fmt: skip
         table = self.query_one("#artifact-versions", FitTable)
         table.show(VERSION_COLUMNS, rows)
+        self._update_title()
         if self.versions:
             table.move_cursor(row=0)
             self._preview(self.versions[0])
