@@ -68,6 +68,8 @@ class PaletteScreen(MlxModal):
 
     def got_data(self, data: PaletteData) -> None:
         app: Any = self.app
+        if data == app.palette_names:
+            return  # listed already: no second layout
         app.palette_names = data
         self.entries = commands(self.app, data, self.caller)
         self.show_hits()
