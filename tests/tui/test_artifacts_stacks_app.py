@@ -136,7 +136,7 @@ def test_value_preview_handles_frames_arrays_and_json() -> None:
     np = pytest.importorskip("numpy")
     pd = pytest.importorskip("pandas")
     array = value_preview(np.zeros((3, 2), dtype="float32"))
-    assert array.caption == "array · shape (3, 2) · dtype float32"
+    assert array.caption == "array · shape (3, 2) · float32"
     frame = value_preview(pd.DataFrame({"a": range(20)}))
     assert frame.caption == "DataFrame · 20 rows x 1 columns" and len(frame.rows) == 20
     json_view = value_preview({"k": [1]})

@@ -31,7 +31,8 @@ from tests.support import (
     settle,
     write_pipeline,
 )
-from tui.previews.build import csv_preview, frame_preview
+from tui.previews.build import csv_preview, frame_preview, html_preview
+from tui.previews.html_text import html_to_markdown
 from tui.previews.load import load_preview
 from tui.previews.series import render_series
 from tui.screens.artifacts import ArtifactsScreen
@@ -166,13 +167,14 @@ async def test_markdown_is_rendered_with_its_heading(kinds: Services) -> None:
         assert pane.caption.startswith("Markdown ·")
 
 
-async def test_html_is_highlighted_source_and_json_is_pretty_printed(kinds: Services) -> None:
+async def test_html_is_rendered_and_json_is_pretty_printed(kinds: Services) -> None:
     app = make_app(kinds)
     async with app.run_test(size=(120, 36)) as pilot:
         pane = await _show(pilot, "page")
-        assert pane.preview is not None and pane.preview.language == "html"
-        assert "<h1>Confusion matrix</h1>" in _static_text(pane)
-        assert pane.caption.startswith("HTML (shown as source)")
+        assert pane.preview is not None and pane.preview.kind == "markdown"
+        heading = pane.query_one("MarkdownH1")
+        assert "Confusion matrix" in str(heading.render())
+        assert pane.caption.startswith("HTML as text ·")
         pane = await _show(pilot, "config")
         assert _static_text(pane) == '{\n  "layers": [\n    64,\n    32\n  ],\n  "dropout": null\n}'
 
@@ -194,7 +196,7 @@ async def test_dataframe_is_a_scrollable_table_capped_at_1000_rows(kinds: Servic
         pane = await _show(pilot, "frame")
         table = pane.query_one("#preview-table", DataTable)
         assert table.row_count == 1000
-        assert pane.caption == "DataFrame · 2,000 rows x 3 columns · showing 1,000 of 2,000 rows"
+        assert pane.caption == "DataFrame · 2,000 rows x 3 columns · first 1,000 shown"
         labels = [str(c.label) for c in table.columns.values()]
         assert labels == ["x\nint64", "y\nfloat64", "name\nstr"]
         table.focus()
@@ -229,9 +231,7 @@ async def test_array_shows_shape_dtype_and_only_its_head(kinds: Services) -> Non
     app = make_app(kinds)
     async with app.run_test(size=(120, 36)) as pilot:
         pane = await _show(pilot, "weights")
-        assert pane.caption == (
-            "array · shape (2000, 4) · dtype float32 · showing the first 20 of 2,000 along axis 0"
-        )
+        assert pane.caption == ("array · shape (2000, 4) · float32 · first 20 shown")
         body = _static_text(pane)
         assert body.splitlines()[0] == "[[ 0.  1.  2.  3.]"
         assert len(body.splitlines()) == 20 and "79." in body and "80." not in body
@@ -363,7 +363,7 @@ SIZES = {"80x24": (80, 24), "120x36": (120, 36), "200x50": (200, 50)}
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-@pytest.mark.parametrize("artifact", ["frame", "report", "scores", "weights", "table"])
+@pytest.mark.parametrize("artifact", ["frame", "report", "page", "scores", "weights", "table"])
 def test_preview_snapshot(snap_compare: Any, kinds: Services, artifact: str, size: str) -> None:
     async def run_before(pilot: Any) -> None:
         await _show(pilot, artifact)
@@ -381,3 +381,23 @@ def test_series_lines_fit_the_width_and_keep_the_last_value(width: int) -> None:
     assert len(lines) == 2 and all(len(line) <= width for line in lines)
     assert lines[0].endswith("last 0.95" + (" (v2)" if width >= 60 else ""))
     assert "last 2990" in lines[1]
+
+
+def test_html_becomes_markdown_and_a_page_without_text_its_source() -> None:
+    page = (
+        "<html><head><title>t</title><style>p {color: red}</style></head><body>"
+        "<h2>Scores</h2><p>Best: <b>0.95</b>, see <a href='https://example.org/r'>the run</a>."
+        "</p><ul><li>recall</li><li>precision</li></ul><table><tr><th>k</th><th>v</th></tr>"
+        "<tr><td>a|b</td><td>1</td></tr></table><pre>x  = 1\n  y</pre>"
+        "<script>document.write('no')</script></body></html>"
+    )
+    assert html_to_markdown(page) == (
+        "## Scores\n\nBest: **0.95**, see the run (https://example.org/r).\n\n"
+        "- recall\n- precision\n\n| k | v |\n|---|---|\n| a\\|b | 1 |\n\n"
+        "```\nx  = 1\n  y\n```"
+    )
+    scripted = "<html><body><div id='app'></div><script>render()</script></body></html>"
+    preview = html_preview(scripted)
+    assert preview.kind == "code" and preview.language == "html"
+    assert preview.body == scripted
+    assert preview.caption.startswith("HTML with no text to show: its source")

@@ -22,6 +22,7 @@ __all__ = [
     "array_preview",
     "csv_preview",
     "frame_preview",
+    "html_preview",
     "note",
     "value_preview",
 ]
@@ -64,7 +65,7 @@ def note(text: str, error: bool = False) -> Preview:
 def _cut(text: str, what: str = "characters") -> tuple[str, str]:
     if len(text) <= MAX_TEXT:
         return text, ""
-    return text[:MAX_TEXT], f" · showing the first {MAX_TEXT:,} of {len(text):,} {what}"
+    return text[:MAX_TEXT], f" · first {MAX_TEXT:,} of {len(text):,} {what} shown"
 
 
 def _cell(value: Any) -> str:
@@ -86,9 +87,7 @@ def value_preview(value: Any) -> Preview:
         body, cut = _cut(value)
         return Preview("markdown", caption=f"Markdown · {len(value):,} characters{cut}", body=body)
     if kind == "HTML":
-        body, cut = _cut(value)
-        return Preview("code", f"HTML (shown as source) · {len(value):,} characters{cut}",
-                       body=body, language="html")  # fmt: skip
+        return html_preview(value)
     if kind == "CSV":
         return csv_preview(value)
     if kind == "JSON":
@@ -129,6 +128,21 @@ def _json_text_preview(text: str) -> Preview:
     return Preview("code", f"JSON · {len(text):,} characters{cut}", body=body, language="json")
 
 
+def html_preview(html: str) -> Preview:
+    """HTML rendered as Markdown (its text, headings, lists, tables); a page with no text to
+    show (all script, like interactive reports) as highlighted source instead."""
+    from tui.previews.html_text import html_to_markdown
+
+    rendered = html_to_markdown(html[: MAX_TEXT * 5])
+    if any(c.isalnum() for c in rendered):
+        body, cut = _cut(rendered)
+        return Preview("markdown", f"HTML as text · {len(html):,} characters{cut}"
+                       " · e exports the page", body=body)  # fmt: skip
+    body, cut = _cut(html)
+    return Preview("code", f"HTML with no text to show: its source · {len(html):,} "
+                   f"characters{cut}", body=body, language="html")  # fmt: skip
+
+
 def csv_preview(text: str) -> Preview:
     """CSV text as a table: the first line names the columns."""
     lines = text.splitlines()
@@ -141,7 +155,7 @@ def csv_preview(text: str) -> Preview:
     columns += [f"column {i + 1}" for i in range(len(columns), min(width, MAX_COLUMNS))]
     caption = f"CSV · {total:,} rows x {width} columns"
     if len(rows) < total:
-        caption += f" · showing {len(rows):,} of {total:,} rows"
+        caption += f" · first {len(rows):,} shown"
     return Preview("table", caption, columns=columns, rows=rows)
 
 
@@ -162,7 +176,7 @@ def frame_preview(frame: Any, total: int, what: str = "DataFrame") -> Preview:
         rows.append(cells if default_index else [_cell(label), *cells])
     caption = f"{what} · {total:,} rows x {n_columns} columns"
     if len(rows) < total:
-        caption += f" · showing {len(rows):,} of {total:,} rows"
+        caption += f" · first {len(rows):,} shown"
     if n_columns > MAX_COLUMNS:
         caption += f" · first {MAX_COLUMNS} of {n_columns} columns"
     return Preview("table", caption, columns=columns, dtypes=dtypes, rows=rows)
@@ -174,12 +188,12 @@ def array_preview(array: Any) -> Preview:
     Only the head is read and formatted: a memory-mapped array stays on disk.
     """
     shape = tuple(int(n) for n in array.shape)
-    caption = f"array · shape {shape} · dtype {array.dtype}"
+    caption = f"array · shape {shape} · {array.dtype}"
     if array.ndim == 0:
         return Preview("text", caption, body=_cell(array[()]))
     head = array[:ARRAY_HEAD]
     if shape[0] > ARRAY_HEAD:
-        caption += f" · showing the first {ARRAY_HEAD} of {shape[0]:,} along axis 0"
+        caption += f" · first {ARRAY_HEAD} shown"
     import numpy
 
     body = numpy.array2string(head, max_line_width=200, threshold=400, edgeitems=4,

@@ -1,7 +1,7 @@
 """Artifacts: names, their versions, a preview of the value, export and lineage.
 
 The preview (:class:`tui.widgets.preview.PreviewPane`) loads the version in a worker thread and
-shows it as what it is: rendered Markdown, highlighted HTML/JSON, CSV and DataFrames as tables,
+shows it as what it is: rendered Markdown and HTML, highlighted JSON, CSV and DataFrames as tables,
 an array's shape, dtype and head; other values in one line. Under it, the artifact's numeric
 metadata (and a model artifact's model-version metrics) is plotted across its versions. ``e``
 exports the version's bytes to a path, ``o`` (or ``enter`` on a version) opens its lineage.

@@ -1,8 +1,9 @@
 """The preview pane of the artifacts screen: one artifact version shown as what it is.
 
-Markdown is rendered (Textual's ``Markdown``), HTML and JSON are highlighted source, CSV and
-DataFrames are a scrollable ``DataTable`` (dtypes under the column names), arrays and other text
-are plain text, and anything else is one line saying what it is and that ``e`` exports it.
+Markdown and HTML are rendered (Textual's ``Markdown``; HTML as its text, headings, lists and
+tables), JSON is highlighted source, CSV and DataFrames are a scrollable ``DataTable`` (dtypes
+under the column names), arrays and other text are plain text, and anything else is one line
+saying what it is and that ``e`` exports it.
 Under it, :class:`SeriesPlot` draws the artifact's numeric metadata across its versions.
 
 The screen loads a :class:`~tui.previews.build.Preview` in a worker and calls :meth:`show`;
