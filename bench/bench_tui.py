@@ -6,10 +6,15 @@ Builds a project with ``N`` runs (bench.py's helpers), then starts the app in-pr
 - the index catch-up: the first read after the runs ref was written (not the app's cost);
 - first paint: from ``App`` construction until the runs table shows runs (the newest ones
   are read first) and until it holds all ``N`` runs;
-- each key: from ``pilot.press`` until the app is idle again and no store worker runs
-  (Pilot's own idle wait is included, so a no-op key gives the floor).
+- each key, pressed in sequences that end where they started (so every press changes the
+  screen: the cursor moves, the mode switches, the palette opens), from ``pilot.press``:
+  the first frame the app hands to the terminal (the key's answer is on screen), the last frame
+  before the app is idle again with no store worker running (the screen has settled), and the
+  round trip until Pilot sees it idle (which includes Pilot's own idle wait: the no-op key gives
+  that floor, and no frame).
 
-Medians of ``--repeat`` presses. Run: ``PYTHONPATH=. python bench/bench_tui.py [--runs N]``.
+Medians of ``--repeat`` rounds of each sequence (of every press, for a label pressed more than
+once in a sequence). Run: ``PYTHONPATH=. python bench/bench_tui.py [--runs N]``.
 """
 
 from __future__ import annotations
@@ -33,12 +38,22 @@ from tui.app import MlxApp
 from tui.services import Services
 from tui.widgets.runs_table import RunsTable
 
-KEYS = [("down", ["down"]), ("pagedown", ["pagedown"]), ("end", ["end"]), ("home", ["home"]),
-        ("sort (s)", ["s"]), ("filter /status:failed", ["slash", *"status:failed", "enter"]),
-        ("clear filter (esc esc)", ["escape", "escape"]), ("open run (enter)", ["enter"]),
-        ("back (esc)", ["escape"]), ("pipelines (2)", ["2"]), ("models (3)", ["3"]),
-        ("artifacts (4)", ["4"]), ("stacks (5)", ["5"]), ("runs (1)", ["1"]),
-        ("palette (ctrl+p, esc)", ["ctrl+p", "escape"]), ("noop (F12)", ["f12"])]
+# Each sequence ends where it started, so every press of every repeat changes the screen.
+SEQUENCES = [
+    [("down", "down"), ("pagedown", "pagedown"), ("end", "end"), ("home", "home")],
+    [("sort (s)", "s")],
+    [("filter: open the box (/)", "slash"),
+     *[("filter: a keystroke (refilters 10,000 rows)", c) for c in "status:failed"],
+     ("filter: apply (enter)", "enter"), ("filter: clear (esc, esc)", "escape"),
+     ("filter: clear (esc, esc)", "escape")],
+    [("open run (enter)", "enter"), ("back (esc)", "escape")],
+    [("pipelines (2)", "2"), ("models (3)", "3"), ("artifacts (4)", "4"), ("stacks (5)", "5"),
+     ("runs (1)", "1")],
+    [("palette: open (ctrl+p)", "ctrl+p"),
+     *[("palette: a keystroke (promo)", c) for c in "promo"], ("palette: close (esc)", "escape")],
+    [("no-op key (F12)", "f12")],
+]
+FRAMES = []
 
 async def idle(pilot, app):
     while True:
@@ -55,6 +70,14 @@ async def main(rows, repeat):
     out0 = time.perf_counter() - t0
     start = time.perf_counter()
     app = MlxApp(Services(Project.find()), poll_interval=0)
+    display = app._display
+
+    def record(screen, update):  # each frame the app hands to the terminal
+        if update is not None:
+            FRAMES.append(time.perf_counter())
+        return display(screen, update)
+
+    app._display = record
     out = {"index catch-up (first read after the history was written)": out0}
     async with app.run_test(size=(120, 36)) as pilot:
         while True:
@@ -67,14 +90,19 @@ async def main(rows, repeat):
             await pilot.pause(0.002)
         out["all runs listed"] = time.perf_counter() - start
         await idle(pilot, app)
-        for label, keys in KEYS:
-            times = []
+        times = {}
+        for sequence in SEQUENCES:
             for _ in range(repeat):
-                t0 = time.perf_counter()
-                await pilot.press(*keys)
-                await idle(pilot, app)
-                times.append(time.perf_counter() - t0)
-            out[label] = statistics.median(times)
+                for label, key in sequence:
+                    FRAMES.clear()
+                    t0 = time.perf_counter()
+                    await pilot.press(key)
+                    await idle(pilot, app)
+                    trip = time.perf_counter() - t0
+                    first, last = (FRAMES[0] - t0, FRAMES[-1] - t0) if FRAMES else (0.0, 0.0)
+                    times.setdefault(label, []).append((first, last, trip))
+        for label, rows in times.items():
+            out[label] = [statistics.median(row[i] for row in rows) for i in range(3)]
     sys.__stdout__.write("RESULT " + json.dumps(out) + "\n")
 
 asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
@@ -99,10 +127,14 @@ def main() -> int:
         if line is None:
             raise SystemExit(f"TUI bench failed:\n{proc.stdout}{proc.stderr}")
         results = json.loads(line[len("RESULT ") :])
-        print(f"| TUI at {args.runs:,} runs (in-process, 120x36) | median of {args.repeat} |")
-        print("|---|---|")
-        for label, seconds in results.items():
-            print(f"| {label} | {seconds * 1000:.0f} ms |")
+        print(
+            f"| TUI at {args.runs:,} runs (in-process, 120x36), medians of {args.repeat} "
+            "| first frame | last frame | Pilot round trip |"
+        )
+        print("|---|---|---|---|")
+        for label, value in results.items():
+            cells = [f"{v * 1000:.0f} ms" for v in (value if isinstance(value, list) else [value])]
+            print(f"| {label} | " + " | ".join(cells) + " |")
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
