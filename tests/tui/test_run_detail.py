@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 from _tui_records import GATED, LIVE, RUN_A, RUN_B, RUN_C
 from textual.widgets import DataTable, Log, OptionList, Static, TabbedContent
@@ -224,3 +226,40 @@ async def test_a_run_started_elsewhere_is_followed_live_to_its_end(
     finally:
         go.write_text("go")
         assert child.wait(timeout=DEADLINE) == 0
+
+
+class _SlowRun(Services):
+    """Reads a run record, then a step's log, only once the test sets the matching event."""
+
+    record_go = threading.Event()
+    log_go = threading.Event()
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        assert self.record_go.wait(120), "the test never released the record"
+        return super().run(run_id)
+
+    def read_log(self, run_id: str, step: dict[str, Any], offset: int = 0) -> Any:
+        assert self.log_go.wait(120), "the test never released the log"
+        return super().read_log(run_id, step, offset)
+
+
+async def test_a_slow_run_and_a_slow_log_show_loading_indicators(services: Services) -> None:
+    slow = _SlowRun(services.project, now=services.now)
+    slow.record_go.clear()
+    slow.log_go.clear()
+    app = make_app(slow)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        app.push_screen(RunDetailScreen(RUN_A))
+        await pilot_wait(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        await pilot_wait(pilot, lambda: app.screen.query(DagList) and app.screen.query(Log))
+        dag, log = app.screen.query_one(DagList), app.screen.query_one(Log)
+        info = app.screen.query_one("#run-info", Static)
+        await pilot_wait(pilot, lambda: info.loading)
+        assert dag.has_focus  # the indicator is on the header: the DAG keeps the keys
+        slow.record_go.set()
+        await pilot_wait(pilot, lambda: not info.loading and dag.option_count == 4)
+        await pilot_wait(pilot, lambda: log.lines == ["loading the log…"])
+        slow.log_go.set()
+        await pilot_wait(pilot, lambda: "[load_data] starting" in "\n".join(log.lines))
+        assert "loading the log…" not in log.lines and dag.has_focus

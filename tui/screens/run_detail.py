@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from rich.highlighter import Highlighter
@@ -26,6 +27,7 @@ from tui.screens.base import MlxScreen
 from tui.screens.pick_run import PickRunModal
 from tui.widgets.dag_list import DagList
 from tui.widgets.footer import MlxFooter
+from tui.widgets.loading import LOADING_AFTER, loading_after
 
 __all__ = ["NeedleHighlighter", "RunDetailScreen"]
 
@@ -66,6 +68,7 @@ class RunDetailScreen(MlxScreen):
         self._matches: list[int] = []
         self._match = -1
         self._needle = ""
+        self._loading: dict[str, Callable[[], None]] = {}  # what shows a loading indicator
 
     def compose(self) -> ComposeResult:
         yield Static(f"Run {self.run_id[:8]}", id="run-title", classes="title")
@@ -97,13 +100,27 @@ class RunDetailScreen(MlxScreen):
         return self.record.get("status") == "running"
 
     def _reload(self) -> None:
+        if not self.record and "run" not in self._loading:
+            # on the header, which takes no focus (a covered widget loses it: not the DAG)
+            self._loading["run"] = loading_after(self.query_one("#run-info", Static))
         self.background(self.services.run, self.run_id, done=self._loaded, group="run")
+
+    def _loading_done(self, what: str) -> None:
+        end = self._loading.pop(what, None)
+        if end is not None:
+            end()
+
+    def on_background_error(self, error: BaseException | None) -> None:
+        for what in list(self._loading):
+            self._loading_done(what)
+        super().on_background_error(error)
 
     def _tick(self) -> None:
         if self.live and self.app.screen is self:
             self._reload()
 
     def _loaded(self, record: dict[str, Any]) -> None:
+        self._loading_done("run")
         first = not self.record
         was_live = self.live
         self.record = record
@@ -192,7 +209,30 @@ class RunDetailScreen(MlxScreen):
             self._log_pos = 0
             self._log_lines = []
             self.query_one(Log).clear()
+            self._loading_done("log")
+            self._loading["log"] = self._log_loading_line()
         self.background(self._read_log, step, self._log_pos, done=self._log_read, group="log")
+
+    def _log_loading_line(self) -> Callable[[], None]:
+        """Write "loading the log…" in the log if reading it takes a while (a line, not an
+        indicator: covering the log would take the focus away from it)."""
+        log = self.query_one(Log)
+        ended = False
+
+        def show() -> None:
+            if not ended and not log.line_count:
+                log.write_line("loading the log…")
+
+        timer = self.set_timer(LOADING_AFTER, show)
+
+        def done() -> None:
+            nonlocal ended
+            ended = True
+            timer.stop()
+            if log.lines == ["loading the log…"]:
+                log.clear()
+
+        return done
 
     def _read_log(self, step: dict[str, Any], offset: int) -> tuple[str, str, int, bool]:
         return (step["name"], *self.services.read_log(self.run_id, step, offset))
@@ -201,6 +241,7 @@ class RunDetailScreen(MlxScreen):
         name, text, pos, _live = result
         if name != self._step:
             return
+        self._loading_done("log")
         log = self.query_one(Log)
         if not text and not self._log_lines:
             if not log.line_count:

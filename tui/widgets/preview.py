@@ -8,28 +8,27 @@ Under it, :class:`SeriesPlot` draws the artifact's numeric metadata across its v
 
 The screen loads a :class:`~tui.previews.build.Preview` in a worker and calls :meth:`show`;
 :meth:`start` shows the version's title at once and a loading indicator if the load takes
-longer than :data:`LOADING_AFTER` seconds.
+longer than :data:`tui.widgets.loading.LOADING_AFTER` seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from tui.format import format_size
 from tui.previews.build import Preview
 from tui.previews.series import Series, render_series
+from tui.widgets.loading import loading_after
 
-__all__ = ["LOADING_AFTER", "PreviewPane", "SeriesPlot", "prepare"]
+__all__ = ["PreviewPane", "SeriesPlot", "prepare"]
 
-LOADING_AFTER = 0.1  # seconds
 ROWS_PER_CHUNK = 100  # a table is filled 100 rows per refresh: keys are answered in between
 
 
@@ -74,7 +73,7 @@ class PreviewPane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.preview: Preview | None = None
-        self._timer: Timer | None = None
+        self._end_loading: Callable[[], None] | None = None  # set while a load runs
         self._pending: list[list[str]] = []  # table rows not added yet
         self._generation = 0  # bumped by show(): a stale fill stops
 
@@ -91,7 +90,7 @@ class PreviewPane(Vertical):
     @property
     def busy(self) -> bool:
         """Loading, or still adding table rows."""
-        return self._timer is not None or bool(self._pending)
+        return self._end_loading is not None or bool(self._pending)
 
     @property
     def caption(self) -> str:
@@ -104,19 +103,13 @@ class PreviewPane(Vertical):
             format_size(size)
         )
         self.query_one("#preview-caption", Static).update("loading…")
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_timer(LOADING_AFTER, self._show_loading)
-
-    def _show_loading(self) -> None:
-        if self._timer is not None:  # still loading
-            self.loading = True
+        self._stop_loading()
+        self._end_loading = loading_after(self)
 
     def _stop_loading(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        self.loading = False
+        if self._end_loading is not None:
+            self._end_loading()
+            self._end_loading = None
 
     def show(self, preview: Preview) -> None:
         """Replace what the pane shows with ``preview``."""
