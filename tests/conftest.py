@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.support import build_once, isolated_environ, prepare_home
+
+# Tests interrupt mlx processes with SIGINT as a terminal's Ctrl-C would. A test session started
+# in the background by a shell without job control inherits SIGINT ignored, and so would every
+# child (Python then raises no KeyboardInterrupt): run as if started from a terminal. A Python
+# handler is not inherited across exec, so children start with the default action.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -225,7 +225,7 @@ def test_the_app_previews_text_types_as_text() -> None:
     from tui.previews.build import value_preview
 
     html = value_preview(HTMLString("<b>hi</b>"))
-    assert (html.kind, html.language, html.body) == ("code", "html", "<b>hi</b>")
+    assert (html.kind, html.body) == ("markdown", "**hi**")  # rendered as text
     markdown = value_preview(MarkdownString("# Title"))
     assert (markdown.kind, markdown.body) == ("markdown", "# Title")
     table = value_preview(CSVString("a,bb\n10,2\n"))
