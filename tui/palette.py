@@ -106,7 +106,8 @@ def commands(app: Any, data: PaletteData, screen: Screen[Any]) -> list[Command]:
     out += [Command(f"Switch stack to {name}", partial(app.switch_stack, name),
                     "the active stack of this clone")
             for name, active in data.stacks if not active]  # fmt: skip
-    return out + _bindings(app, screen) + _system(app, screen, {c.title for c in out})
+    out += _bindings(app, screen)
+    return out + _system(app, screen, {c.title.lower() for c in out})
 
 
 def _bindings(app: Any, screen: Screen[Any]) -> list[Command]:
@@ -127,11 +128,10 @@ def _bindings(app: Any, screen: Screen[Any]) -> list[Command]:
 
 
 def _system(app: Any, screen: Screen[Any], taken: set[str]) -> list[Command]:
-    """Textual's own commands (theme, keys, screenshot, ...) not already offered."""
-    listed = {c.title.lower() for c in _bindings(app, screen)} | {t.lower() for t in taken}
+    """Textual's own commands (theme, keys, screenshot, ...) whose title is not ``taken``."""
     return [Command(system.title, system.callback, system.help)
             for system in app.get_system_commands(screen)
-            if system.title.lower() not in listed]  # fmt: skip
+            if system.title.lower() not in taken]  # fmt: skip
 
 
 def hex_words(query: str) -> list[str]:

@@ -71,14 +71,15 @@ class PaletteScreen(MlxModal):
         if data == app.palette_names:
             return  # listed already: no second layout
         app.palette_names = data
-        self.entries = commands(self.app, data, self.caller)
+        self.entries = commands(app, data, self.caller)
         self.show_hits()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.runs = [c for c in self.runs if any(w in c.help for w in hex_words(event.value))]
+        words = hex_words(event.value)  # runs still matching stay until the new lookup answers
+        self.runs = [c for c in self.runs if any(c.help.startswith(w) for w in words)]
         self.show_hits()
-        if hex_words(event.value):
+        if words:
             self.background(run_commands, self.app, self.services, event.value,
                             done=lambda runs: self.got_runs(event.value, runs),
                             group="palette-runs")  # fmt: skip
