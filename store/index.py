@@ -4,7 +4,8 @@ The ref is the truth; this file is a cache of it. It stores the ref tip it has i
 per record path, the blob id it parsed, so catching up is one ``git diff-tree`` between the old
 and new tips plus one ``cat-file --batch`` for the changed blobs. Deleting the file loses
 nothing: the next query rebuilds it. Records are kept as raw JSON with a few denormalised columns
-for listing, so ``mlx runs list`` stays fast at 10,000 runs.
+for listing, so ``mlx runs list`` stays fast at 10,000 runs (the tables and the rows of each
+record: :mod:`store.index_schema`).
 
 Every record is validated once, when its blob is ingested, by the schema that wrote it
 (:func:`store.records.record_at`): one that does not validate is left out of every query, noted
@@ -31,34 +32,12 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from store.errors import InvalidRecordError, MlxWarning, NotFoundError, ValidationError
+from store.index_schema import DDL, SCHEMA_VERSION, SUMMARY_COLUMNS, Rows, RunSummary, record_rows
 from store.paths import parse_record_path
 from store.runs_ref import RunsRef
 
 __all__ = ["Index", "InvalidRecord", "RunSummary"]
 
-SCHEMA_VERSION = "4"
-_DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS blobs (path TEXT PRIMARY KEY, blob TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, pipeline TEXT, status TEXT, started_at TEXT, finished_at TEXT,
-    steps_total INT, steps_done INT, steps_cached INT, stack TEXT, code_commit TEXT,
-    dirty INT, json TEXT);
-CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
-CREATE TABLE IF NOT EXISTS artifacts (
-    id TEXT, name TEXT, version INT, run_id TEXT, step TEXT, created_at TEXT, json TEXT,
-    PRIMARY KEY (name, version));
-CREATE INDEX IF NOT EXISTS artifacts_id ON artifacts (id);
-CREATE TABLE IF NOT EXISTS models (
-    name TEXT, version INT, run_id TEXT, created_at TEXT, json TEXT, PRIMARY KEY (name, version));
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT, pipeline TEXT, name TEXT, status TEXT, cache_key TEXT, finished_at TEXT,
-    PRIMARY KEY (run_id, name));
-CREATE INDEX IF NOT EXISTS steps_key ON steps (cache_key);
-CREATE TABLE IF NOT EXISTS uses (artifact_id TEXT, run_id TEXT, step TEXT, role TEXT);
-CREATE INDEX IF NOT EXISTS uses_artifact ON uses (artifact_id);
-CREATE TABLE IF NOT EXISTS invalid (path TEXT PRIMARY KEY, blob TEXT, reason TEXT);
-"""
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -99,53 +78,6 @@ def _damaged(exc: sqlite3.Error) -> bool:
         return False
     text = str(exc).lower()
     return not any(word in text for word in ("locked", "busy", "within a transaction"))
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """The columns of the runs list."""
-
-    id: str
-    pipeline: str
-    status: str
-    started_at: str
-    finished_at: str | None
-    steps_total: int
-    steps_done: int
-    steps_cached: int
-    stack: str
-    code_commit: str | None
-    dirty: bool
-
-    @classmethod
-    def from_run(cls, run: dict[str, Any]) -> RunSummary:
-        """The summary of a run record in its JSON form (stored or live)."""
-        steps = run.get("steps") or []
-        code = run.get("code") or {}
-        return cls(
-            id=str(run["id"]), pipeline=str(run.get("pipeline") or ""),
-            status=str(run.get("status")), started_at=str(run.get("started_at") or ""),
-            finished_at=run.get("finished_at"), steps_total=len(steps),
-            steps_done=sum(s.get("status") in ("completed", "cached") for s in steps),
-            steps_cached=sum(s.get("status") == "cached" for s in steps),
-            stack=str(run.get("stack") or ""), code_commit=code.get("commit"),
-            dirty=bool(code.get("dirty")),
-        )  # fmt: skip
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "pipeline": self.pipeline,
-            "status": self.status,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "steps_total": self.steps_total,
-            "steps_done": self.steps_done,
-            "steps_cached": self.steps_cached,
-            "stack": self.stack,
-            "code_commit": self.code_commit,
-            "dirty": self.dirty,
-        }
 
 
 class Index:
@@ -222,7 +154,7 @@ class Index:
                 "SELECT name FROM sqlite_master WHERE type='table'"
             ).fetchall():
                 db.execute(f"DROP TABLE IF EXISTS {name}")
-            db.executescript(_DDL)
+            db.executescript(DDL)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         return db
 
@@ -348,7 +280,7 @@ class Index:
         unread = sorted({b for p, b, _ in todo if (p, b) not in checked})
         blobs = self.runs.git.read_blobs(unread) if unread else {}
         invalid: list[tuple[str, str]] = []
-        batch = _Batch()
+        batch = Rows()
         for path, blob, kind in todo:
             raw = checked.get((path, blob)) or blobs.get(blob)
             if raw is None:
@@ -365,7 +297,7 @@ class Index:
                 batch.add("invalid", (path, blob, exc.reason))
                 invalid.append((path, exc.reason))
                 continue
-            _store(batch, kind, json.loads(raw), raw.decode())
+            record_rows(batch, kind, json.loads(raw), raw.decode())
         batch.write(db)
         return invalid
 
@@ -383,28 +315,21 @@ class Index:
     ) -> list[RunSummary]:
         """Runs, newest first."""
         self.sync()
-        sql = "SELECT id, pipeline, status, started_at, finished_at, steps_total, steps_done, "
-        sql += "steps_cached, stack, code_commit, dirty FROM runs"
+        sql = f"SELECT {SUMMARY_COLUMNS} FROM runs"
         where, args = _where(pipeline=pipeline, status=status)
         sql += where + " ORDER BY started_at DESC, id"
         if limit is not None:
             sql += f" LIMIT {max(int(limit), 0)}"
-        return [
-            RunSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]))
-            for r in self.db.execute(sql, args)
-        ]
+        return [RunSummary.from_row(r) for r in self.db.execute(sql, args)]
 
     @_healing
     def runs_with_prefix(self, prefix: str, limit: int = 20) -> list[RunSummary]:
         """Runs whose id starts with ``prefix``, by id (a range scan of the id key)."""
         self.sync()
-        sql = "SELECT id, pipeline, status, started_at, finished_at, steps_total, steps_done, "
-        sql += "steps_cached, stack, code_commit, dirty FROM runs WHERE id >= ? AND id < ? "
+        sql = f"SELECT {SUMMARY_COLUMNS} FROM runs WHERE id >= ? AND id < ? "
         sql += f"ORDER BY id LIMIT {max(int(limit), 0)}"
-        return [
-            RunSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]))
-            for r in self.db.execute(sql, (prefix, prefix + "\uffff"))
-        ]
+        rows = self.db.execute(sql, (prefix, prefix + "\uffff"))
+        return [RunSummary.from_row(r) for r in rows]
 
     @_healing
     def count_runs(self) -> int:
@@ -556,51 +481,3 @@ def _where(**filters: str | None) -> tuple[str, list[str]]:
             clauses.append(f"{column}=?")
             args.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
-
-
-class _Batch:
-    """Rows to insert, per table, written with one ``executemany`` each."""
-
-    SQL = {
-        "blobs": "INSERT OR REPLACE INTO blobs VALUES (?,?)",
-        "invalid": "INSERT OR REPLACE INTO invalid VALUES (?,?,?)",
-        "runs": "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        "steps": "INSERT OR REPLACE INTO steps VALUES (?,?,?,?,?,?)",
-        "uses": "INSERT INTO uses VALUES (?,?,?,?)",
-        "artifacts": "INSERT OR REPLACE INTO artifacts VALUES (?,?,?,?,?,?,?)",
-        "models": "INSERT OR REPLACE INTO models VALUES (?,?,?,?,?)",
-    }
-
-    def __init__(self) -> None:
-        self.rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in self.SQL}
-
-    def add(self, table: str, row: tuple[Any, ...]) -> None:
-        self.rows[table].append(row)
-
-    def write(self, db: sqlite3.Connection) -> None:
-        for table, rows in self.rows.items():
-            if rows:
-                db.executemany(self.SQL[table], rows)
-
-
-def _store(batch: _Batch, kind: str, data: dict[str, Any], raw: str) -> None:
-    """The index rows of one valid record of ``kind`` (run, artifact or model)."""
-    if kind == "run":
-        row = RunSummary.from_run(data)
-        batch.add("runs", (
-            row.id, row.pipeline, row.status, row.started_at, row.finished_at, row.steps_total,
-            row.steps_done, row.steps_cached, row.stack, row.code_commit, int(row.dirty), raw,
-        ))  # fmt: skip
-        for step in data.get("steps", []):
-            batch.add("steps", (data["id"], data.get("pipeline"), step["name"],
-                                step.get("status"), step.get("cache_key"),
-                                step.get("finished_at")))  # fmt: skip
-            for role in ("inputs", "outputs"):
-                for ref in (step.get(role) or {}).values():
-                    batch.add("uses", (ref["id"], data["id"], step["name"], role[:-1]))
-    elif kind == "artifact":
-        batch.add("artifacts", (data["id"], data["name"], data["version"], data.get("run_id"),
-                                data.get("step"), data.get("created_at"), raw))  # fmt: skip
-    elif kind == "model":
-        batch.add("models", (data["name"], data["version"], data.get("run_id"),
-                             data.get("created_at"), raw))  # fmt: skip
