@@ -99,18 +99,21 @@ class Services:
     def recent_runs(self, limit: int | None) -> list[RunSummary]:
         """The ``limit`` newest recorded runs (all: ``None``) plus the live ones, newest first."""
         recorded = self.project.index.list_runs(limit=limit)
-        known = {r.id for r in recorded}
-        summaries = [_journal_summary(j) for j in self._journals() if j.run_id not in known]
-        live = [r for r in summaries if r is not None]
-        return sorted(live, key=lambda r: r.started_at, reverse=True) + recorded
+        return self._live_runs(recorded) + recorded
 
     def runs_with_prefix(self, prefix: str, limit: int) -> list[RunSummary]:
         """Up to ``limit`` runs (live ones first) whose id starts with ``prefix``."""
         recorded = self.project.index.runs_with_prefix(prefix, limit)
+        return (self._live_runs(recorded, prefix) + recorded)[:limit]
+
+    def _live_runs(self, recorded: list[RunSummary], prefix: str = "") -> list[RunSummary]:
+        """Runs with a journal (still going, or not yet committed) that are not in
+        ``recorded`` and whose id starts with ``prefix``, newest first."""
         known = {r.id for r in recorded}
-        live = [_journal_summary(j) for j in self._journals()
-                if j.run_id.startswith(prefix) and j.run_id not in known]  # fmt: skip
-        return ([r for r in live if r is not None] + recorded)[:limit]
+        summaries = [_journal_summary(j) for j in self._journals()
+                     if j.run_id.startswith(prefix) and j.run_id not in known]  # fmt: skip
+        live = [r for r in summaries if r is not None]
+        return sorted(live, key=lambda r: r.started_at, reverse=True)
 
     def run_pipelines(self) -> list[str]:
         """The pipelines that have recorded runs."""
