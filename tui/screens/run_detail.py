@@ -27,9 +27,11 @@ from tui.screens.base import MlxScreen
 from tui.screens.pick_run import PickRunModal
 from tui.widgets.dag_list import DagList
 from tui.widgets.footer import MlxFooter
-from tui.widgets.loading import LOADING_AFTER, loading_after
+from tui.widgets.loading import loading_after, when_slow
 
 __all__ = ["NeedleHighlighter", "RunDetailScreen"]
+
+LOADING_LINE = "loading the log…"
 
 
 class NeedleHighlighter(Highlighter):
@@ -217,22 +219,16 @@ class RunDetailScreen(MlxScreen):
         """Write "loading the log…" in the log if reading it takes a while (a line, not an
         indicator: covering the log would take the focus away from it)."""
         log = self.query_one(Log)
-        ended = False
 
         def show() -> None:
-            if not ended and not log.line_count:
-                log.write_line("loading the log…")
+            if not log.line_count:
+                log.write_line(LOADING_LINE)
 
-        timer = self.set_timer(LOADING_AFTER, show)
-
-        def done() -> None:
-            nonlocal ended
-            ended = True
-            timer.stop()
-            if log.lines == ["loading the log…"]:
+        def hide() -> None:
+            if log.lines == [LOADING_LINE]:
                 log.clear()
 
-        return done
+        return when_slow(log, show, hide)
 
     def _read_log(self, step: dict[str, Any], offset: int) -> tuple[str, str, int, bool]:
         return (step["name"], *self.services.read_log(self.run_id, step, offset))
