@@ -41,6 +41,7 @@ def trusted_types(untrusted: list[str]) -> list[str]:
 
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry
+_ARRAY = re.compile(r"^\d+\.\w+$")  # an array member named by an object id: 140234.npy
 
 
 def reproducible(path: Path) -> None:
@@ -94,9 +95,6 @@ def reproducible(path: Path) -> None:
             fixed.external_attr = info.external_attr
             archive.writestr(fixed, data)
     tmp.replace(path)
-
-
-_ARRAY = re.compile(r"^\d+\.\w+$")
 
 
 class SklearnMaterializer(BaseMaterializer):
